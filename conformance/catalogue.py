@@ -1,0 +1,175 @@
+"""The requirement catalogue: ``spec/requirements.yaml`` loaded into frozen ``Requirement`` values.
+
+A requirement lives once, in the YAML file; code refers to it by id only. The loader rejects what
+would let catalogue and code drift apart: duplicate or malformed ids, unknown keys, unknown levels,
+a requirement without a proving fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.results import Level
+
+ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z][A-Z0-9]*)*-\d{3}$")
+CAPABILITIES = ("models", "chat", "completions", "embeddings", "errors", "auth")
+_REQUIRED = ("id", "level", "title", "statement", "source", "endpoint", "capability", "breaks", "faults")
+_OPTIONAL = ("tags", "status", "since", "notes")
+
+
+class CatalogueError(ValueError):
+    """The catalogue file is malformed; the message names the entry and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    id: str
+    level: Level
+    title: str
+    statement: str
+    source: str
+    endpoint: str
+    capability: str
+    breaks: tuple[str, ...]
+    faults: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+    status: str = "active"
+
+    @property
+    def area(self) -> str:
+        """``CHAT-STREAM-003`` → ``CHAT-STREAM``."""
+        return self.id.rsplit("-", 1)[0]
+
+    @property
+    def retired(self) -> bool:
+        return self.status == "retired"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "level": self.level.value,
+            "title": self.title,
+            "statement": self.statement,
+            "source": self.source,
+            "endpoint": self.endpoint,
+            "capability": self.capability,
+            "breaks": list(self.breaks),
+            "faults": list(self.faults),
+            "tags": list(self.tags),
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    version: int
+    requirements: tuple[Requirement, ...]
+    sha256: str
+
+    def __getitem__(self, requirement_id: str) -> Requirement:
+        for requirement in self.requirements:
+            if requirement.id == requirement_id:
+                return requirement
+        raise KeyError(requirement_id)
+
+    def __contains__(self, requirement_id: object) -> bool:
+        return any(requirement.id == requirement_id for requirement in self.requirements)
+
+    @property
+    def active(self) -> tuple[Requirement, ...]:
+        return tuple(r for r in self.requirements if not r.retired)
+
+    def ids(self) -> list[str]:
+        return [r.id for r in self.requirements]
+
+
+def spec_dir() -> Path:
+    """The directory holding the contract files, installed (``conformance.spec``) or in a checkout."""
+    try:
+        installed = Path(str(resources.files("conformance.spec")))
+        if (installed / "requirements.yaml").is_file():
+            return installed
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parent.parent / "spec"
+
+
+def _as_tuple(entry_id: str, key: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise CatalogueError(f"{entry_id}: '{key}' must be a list of non-empty strings, got {value!r}")
+    return tuple(value)
+
+
+def parse_requirement(entry: Any) -> Requirement:
+    if not isinstance(entry, dict):
+        raise CatalogueError(f"every requirement must be a mapping, got {entry!r}")
+    entry_id = str(entry.get("id", "<missing id>"))
+    missing = [key for key in _REQUIRED if key not in entry]
+    if missing:
+        raise CatalogueError(f"{entry_id}: missing key(s) {', '.join(missing)}")
+    unknown = sorted(set(entry) - set(_REQUIRED) - set(_OPTIONAL))
+    if unknown:
+        raise CatalogueError(
+            f"{entry_id}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(_REQUIRED + _OPTIONAL)}"
+        )
+    if not ID_PATTERN.match(entry_id):
+        raise CatalogueError(f"{entry_id}: ids look like AREA(-SUB)-NNN, e.g. CHAT-STREAM-003")
+    try:
+        level = Level(entry["level"])
+    except ValueError:
+        raise CatalogueError(f"{entry_id}: level must be MUST, SHOULD or MAY, got {entry['level']!r}") from None
+    if entry["capability"] not in CAPABILITIES:
+        raise CatalogueError(f"{entry_id}: capability must be one of {', '.join(CAPABILITIES)}")
+    status = entry.get("status", "active")
+    if status not in ("active", "retired"):
+        raise CatalogueError(f"{entry_id}: status must be active or retired")
+    for key in ("title", "statement", "source", "endpoint"):
+        if not isinstance(entry[key], str) or not entry[key].strip():
+            raise CatalogueError(f"{entry_id}: '{key}' must be a non-empty string")
+    faults = _as_tuple(entry_id, "faults", entry["faults"])
+    if not faults and status == "active":
+        raise CatalogueError(f"{entry_id}: an active requirement needs at least one proving fault")
+    return Requirement(
+        id=entry_id,
+        level=level,
+        title=entry["title"].strip(),
+        statement=" ".join(entry["statement"].split()),
+        source=entry["source"].strip(),
+        endpoint=entry["endpoint"].strip(),
+        capability=entry["capability"],
+        breaks=_as_tuple(entry_id, "breaks", entry["breaks"]),
+        faults=faults,
+        tags=_as_tuple(entry_id, "tags", entry.get("tags")),
+        status=status,
+    )
+
+
+def parse_catalogue(text: str) -> Catalogue:
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict) or not isinstance(data.get("requirements"), list):
+        raise CatalogueError("the catalogue is a mapping with 'version' and a 'requirements' list")
+    requirements = tuple(parse_requirement(entry) for entry in data["requirements"])
+    seen: set[str] = set()
+    for requirement in requirements:
+        if requirement.id in seen:
+            raise CatalogueError(f"{requirement.id}: duplicate id (ids are never reused)")
+        seen.add(requirement.id)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return Catalogue(version=int(data.get("version", 1)), requirements=requirements, sha256=digest)
+
+
+@cache
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """Load (once per process) and validate the catalogue."""
+    source = path or spec_dir() / "requirements.yaml"
+    return parse_catalogue(source.read_text(encoding="utf-8"))
