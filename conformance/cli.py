@@ -1,0 +1,213 @@
+"""``oai-conformance``: a thin shell over the library.
+
+Exit codes: 0 no MUST failure · 1 MUST failures · 2 usage or configuration error · 3 target unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from conformance import __version__
+from conformance.catalogue import CatalogueError, load_catalogue
+from conformance.runner import EXIT_USAGE, run
+from conformance.target import Target, TargetConfigError
+
+
+def _add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="score a provider (default: the built-in reference provider)",
+        description="Score a provider against the requirement catalogue and write report.json. With no --base-url "
+        "(and no OPENAI_BASE_URL) the built-in reference provider is started and scored.",
+    )
+    target = parser.add_argument_group("target")
+    target.add_argument(
+        "--base-url",
+        help="provider base URL as the official SDK takes it, e.g. https://host/v1 "
+        "(default: $OPENAI_BASE_URL, else the built-in reference provider)",
+    )
+    target.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY); never written to any output")
+    target.add_argument("--organization", help="value of the OpenAI-Organization header")
+    target.add_argument("--chat-model", help="model for chat checks (default: chosen from GET /models by probing)")
+    target.add_argument("--completion-model", help="model for completion checks (default: probed)")
+    target.add_argument("--embedding-model", help="model for embedding checks (default: probed)")
+    target.add_argument("--name", help="display name of the provider in reports")
+    limits = parser.add_argument_group("limits and cost")
+    limits.add_argument("--timeout", type=float, default=30.0, help="per-request timeout in seconds (default: 30)")
+    limits.add_argument("--max-requests", type=int, default=400, help="request budget for the run (default: 400)")
+    limits.add_argument("--max-tokens", type=int, default=16, help="max_tokens on generation requests (default: 16)")
+    output = parser.add_argument_group("selection and output")
+    output.add_argument("--requirements", help="comma-separated requirement ids to run (default: all)")
+    output.add_argument(
+        "--out", default="conformance-report", help="directory for report.json (default: ./conformance-report)"
+    )
+    output.add_argument("--failures-only", action="store_true", help="list only requirements that did not pass")
+    output.add_argument("--quiet", action="store_true", help="no progress bar and no tables; print the summary only")
+    reference = parser.add_argument_group("built-in reference provider (only without --base-url)")
+    reference.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="inject a named fault into the reference provider (repeatable); see 'serve --list-faults'",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oai-conformance", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"oai-conformance {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_run_parser(commands)
+
+    serve = commands.add_parser("serve", help="run the reference provider (optionally with faults)")
+    serve.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
+    serve.add_argument("--fault", action="append", default=[], metavar="NAME", help="inject a named fault (repeatable)")
+    serve.add_argument("--api-key", default=None, help="key clients must send (default: the reference key)")
+    serve.add_argument("--no-auth", action="store_true", help="accept requests without a key")
+    serve.add_argument("--latency", type=float, default=0.0, help="seconds to wait before every answer (default: 0)")
+    serve.add_argument("--list-faults", action="store_true", help="list the available faults and exit")
+
+    listing = commands.add_parser("list", help="list the requirement catalogue")
+    listing.add_argument("--level", choices=["MUST", "SHOULD", "MAY"], help="only this level")
+    listing.add_argument("--capability", help="only this capability")
+    return parser
+
+
+def _target_from_args(args: argparse.Namespace) -> tuple[Target, object | None]:
+    """The target to score, and the reference server to stop afterwards (or None)."""
+    limits = {"timeout": args.timeout, "max_requests": args.max_requests, "max_tokens": args.max_tokens}
+    import os
+
+    if args.base_url or os.environ.get("OPENAI_BASE_URL"):
+        if args.fault:
+            raise TargetConfigError("--fault applies to the built-in reference provider only (drop --base-url)")
+        target = Target.build(
+            args.base_url,
+            api_key=args.api_key,
+            organization=args.organization,
+            chat_model=args.chat_model,
+            completion_model=args.completion_model,
+            embedding_model=args.embedding_model,
+            name=args.name,
+            **limits,
+        )
+        return target, None
+    from conformance.reference import ReferenceServer
+
+    # A fresh key per run: it also exercises redaction, since no output may ever contain it.
+    key = f"sk-ref-{secrets.token_hex(16)}"
+    server = ReferenceServer(faults=args.fault, api_key=key).start()
+    name = "reference provider" + (f" with faults {', '.join(args.fault)}" if args.fault else "")
+    target = Target.build(
+        server.base_url,
+        api_key=key,
+        chat_model="ref-chat",
+        completion_model="ref-instruct",
+        embedding_model="ref-embed",
+        name=args.name or name,
+        env={},
+        **limits,
+    )
+    return target, server
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from conformance.report.terminal import LiveProgress, render
+
+    only = [part.strip() for part in args.requirements.split(",") if part.strip()] if args.requirements else None
+    try:
+        target, server = _target_from_args(args)
+    except (TargetConfigError, ValueError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_USAGE
+    try:
+        if args.quiet:
+            result = run(target, out_dir=args.out, only=only)
+        else:
+            with LiveProgress(console) as progress:
+                result = run(
+                    target, out_dir=args.out, only=only, on_result=progress.result, on_collected=progress.collected
+                )
+    except ValueError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_USAGE
+    finally:
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+    path = str(result.report_path) if result.report_path else None
+    if args.quiet:
+        from conformance.report.terminal import _render_summary
+
+        _render_summary(result.report, console, path)
+    else:
+        render(result.report, console, show_passed=not args.failures_only, report_path=path)
+    return result.exit_code
+
+
+def cmd_serve(args: argparse.Namespace, console: Console) -> int:
+    from conformance.reference import DEFAULT_API_KEY, FAULTS, create_app
+
+    if args.list_faults:
+        table = Table("fault", "site", "what the provider does wrong", "seen in", show_edge=False)
+        for name in sorted(FAULTS):
+            fault = FAULTS[name]
+            table.add_row(name, fault.site, fault.summary, fault.seen_in)
+        console.print(table)
+        return 0
+    import uvicorn
+
+    try:
+        api_key = None if args.no_auth else (args.api_key or DEFAULT_API_KEY)
+        app = create_app(api_key=api_key, faults=args.fault, latency=args.latency)
+    except ValueError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_USAGE
+    faults = f" with faults: {', '.join(args.fault)}" if args.fault else ""
+    console.print(f"reference provider on http://127.0.0.1:{args.port}/v1{faults}")
+    console.print("key: " + ("none required" if api_key is None else f"{api_key} (the public reference key)"))
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, console: Console) -> int:
+    table = Table("id", "level", "capability", "title", "faults", show_edge=False)
+    for requirement in load_catalogue().active:
+        if args.level and requirement.level.value != args.level:
+            continue
+        if args.capability and requirement.capability != args.capability:
+            continue
+        table.add_row(
+            requirement.id,
+            requirement.level.value,
+            requirement.capability,
+            requirement.title,
+            ", ".join(requirement.faults),
+        )
+    console.print(table)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console(highlight=False)
+    try:
+        handler = {"run": cmd_run, "serve": cmd_serve, "list": cmd_list}[args.command]
+        return handler(args, console)
+    except CatalogueError as exc:
+        console.print(f"[bold red]catalogue error:[/] {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""report.json: the single source every other output is derived from.
+
+Built from a finished run's state, redacted as a whole (belt and braces: evidence is already
+redacted when recorded), and validated against ``spec/report.schema.json`` before it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+
+from conformance import __version__
+from conformance.catalogue import spec_dir
+from conformance.results import Level, Outcome, aggregate
+from conformance.scoring import Scored, summarise
+
+if TYPE_CHECKING:
+    from conformance.plugin import RunState
+
+REPORT_SCHEMA_VERSION = "1.0"
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+
+
+def requirement_results(state: RunState, aborted: str | None = None) -> list[dict[str, Any]]:
+    by_requirement: dict[str, list[Any]] = {}
+    for result in state.results:
+        by_requirement.setdefault(result.requirement, []).append(result)
+    rows = []
+    for requirement in state.catalogue.active:
+        if state.selected is not None and requirement.id not in state.selected:
+            continue
+        checks = by_requirement.get(requirement.id, [])
+        if checks:
+            outcome = aggregate([check.outcome for check in checks])
+            message = next((c.message for c in checks if c.outcome is outcome and c.message), "")
+        elif aborted:
+            outcome, message = Outcome.SKIP, f"not run: {aborted}"
+        else:
+            # No result is not a pass.
+            outcome, message = Outcome.ERROR, "no check produced a result for this requirement"
+        rows.append(
+            {
+                "id": requirement.id,
+                "level": requirement.level.value,
+                "title": requirement.title,
+                "capability": requirement.capability,
+                "endpoint": requirement.endpoint,
+                "source": requirement.source,
+                "breaks": list(requirement.breaks),
+                "outcome": outcome.value,
+                "message": message,
+                "checks": [check.to_dict() for check in checks],
+            }
+        )
+    return rows
+
+
+def build_report(state: RunState, *, aborted: str | None = None) -> dict[str, Any]:
+    rows = requirement_results(state, aborted)
+    catalogue = state.catalogue
+    scored = [
+        Scored(level=Level(row["level"]), capability=row["capability"], outcome=Outcome(row["outcome"])) for row in rows
+    ]
+    client = state._client
+    report = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "suite": {
+            "name": "oai-conformance",
+            "version": __version__,
+            "catalogue_version": catalogue.version,
+            "catalogue_sha256": catalogue.sha256,
+        },
+        "run": {
+            "started": _iso(state.started),
+            "finished": _iso(state.finished),
+            "duration_s": round((state.finished or state.started) - state.started, 3),
+            "aborted": aborted,
+            "selected": sorted(state.selected) if state.selected is not None else None,
+            "python": platform.python_version(),
+            "platform": sys.platform,
+        },
+        "target": state.target.public_dict(),
+        "models": {capability: choice.to_dict() for capability, choice in sorted(state._choices.items())},
+        "usage": client.usage.to_dict() if client else {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0},
+        "summary": summarise(scored),
+        "results": rows,
+    }
+    redact = client.redact if client else None
+    return redact.walk(report) if redact else report
+
+
+@cache
+def report_schema() -> dict[str, Any]:
+    return json.loads((spec_dir() / "report.schema.json").read_text(encoding="utf-8"))
+
+
+def validate_report(report: dict[str, Any]) -> None:
+    """Raise ``jsonschema.ValidationError`` when the report does not match its schema (our bug)."""
+    jsonschema.validate(report, report_schema(), cls=jsonschema.Draft202012Validator)
+
+
+def write_json(report: dict[str, Any], path: str | Path) -> Path:
+    validate_report(report)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return target
