@@ -1,0 +1,156 @@
+"""CMPL-*: the completions endpoint (seed 002 "Completions"; seed 000 fine-tuned GPT-3 models live here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance import expect, probes
+from conformance.http import Exchange, HttpClient, StreamExchange
+from conformance.plugin import requirement
+from conformance.results import Violation
+
+FINISH_REASONS = ("stop", "length", "content_filter")
+PROMPTS = ["Say one.", "Say two.", "Say three."]
+
+
+def completion_object(exchange: Exchange) -> dict[str, Any]:
+    expect.success(exchange, "POST /completions")
+    return expect.json_object(exchange)
+
+
+def choices(body: dict[str, Any], exchange: Exchange) -> list[dict[str, Any]]:
+    items = expect.field(body, "choices", list, "", exchange)
+    if not items or not all(isinstance(item, dict) for item in items):
+        raise Violation(
+            "choices is not a non-empty array of objects",
+            pointer="/choices",
+            expected="[{...}, ...]",
+            actual=expect.short(items),
+            evidence=exchange,
+        )
+    return items
+
+
+def usage(body: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+    value = expect.field(body, "usage", dict, "", exchange)
+    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        expect.field(value, key, int, "/usage", exchange)
+    return value
+
+
+@requirement("CMPL-001", needs="completions")
+def test_completion_has_text_completion_shape(completion_response: Exchange) -> None:
+    exchange = completion_response
+    expect.status(exchange, 200)
+    body = expect.json_object(exchange)
+    if body.get("object") != "text_completion":
+        raise Violation(
+            'Wrong "object"',
+            pointer="/object",
+            expected='"text_completion"',
+            actual=expect.short(body.get("object", "(missing)")),
+            evidence=exchange,
+        )
+    expect.field(body, "id", str, "", exchange)
+    expect.field(body, "created", int, "", exchange)
+    expect.field(body, "model", str, "", exchange)
+    for index, choice in enumerate(choices(body, exchange)):
+        pointer = f"/choices/{index}"
+        expect.field(choice, "text", str, pointer, exchange)
+        expect.field(choice, "index", int, pointer, exchange)
+        if choice.get("finish_reason") not in FINISH_REASONS:
+            raise Violation(
+                "finish_reason is not a documented value",
+                pointer=f"{pointer}/finish_reason",
+                expected=" | ".join(FINISH_REASONS),
+                actual=expect.short(choice.get("finish_reason")),
+                evidence=exchange,
+            )
+
+
+@requirement("CMPL-002", needs="completions")
+def test_completion_usage_adds_up(completion_response: Exchange) -> None:
+    counts = usage(completion_object(completion_response), completion_response)
+    total = counts["prompt_tokens"] + counts["completion_tokens"]
+    if counts["total_tokens"] != total:
+        raise Violation(
+            "usage.total_tokens is not prompt + completion",
+            pointer="/usage/total_tokens",
+            expected=str(total),
+            actual=str(counts["total_tokens"]),
+            evidence=completion_response,
+        )
+
+
+@requirement("CMPL-003", needs="completions")
+def test_completion_choices_carry_logprobs(completion_response: Exchange) -> None:
+    body = completion_object(completion_response)
+    for index, choice in enumerate(choices(body, completion_response)):
+        if "logprobs" not in choice:
+            raise Violation(
+                "A choice lacks the logprobs key",
+                pointer=f"/choices/{index}/logprobs",
+                expected="present (null when not requested)",
+                actual="missing",
+                evidence=completion_response,
+            )
+
+
+@requirement("CMPL-004", needs="completions")
+def test_prompt_array_gives_one_choice_per_prompt(client: HttpClient, completion_model: str) -> None:
+    exchange = probes.completion(client, completion_model, prompt=PROMPTS, max_tokens=2)
+    body = completion_object(exchange)
+    indexes = sorted(choice.get("index") for choice in choices(body, exchange))
+    if indexes != list(range(len(PROMPTS))):
+        raise Violation(
+            "An array of prompts was not completed prompt by prompt",
+            pointer="/choices",
+            expected=f"indexes {list(range(len(PROMPTS)))}",
+            actual=f"indexes {indexes}",
+            evidence=exchange,
+        )
+
+
+@requirement("CMPL-005", needs="completions")
+def test_echo_returns_prompt_first(client: HttpClient, completion_model: str) -> None:
+    exchange = probes.completion(client, completion_model, echo=True, max_tokens=2)
+    body = completion_object(exchange)
+    for index, choice in enumerate(choices(body, exchange)):
+        text = choice.get("text")
+        if not isinstance(text, str) or not text.startswith(probes.COMPLETION_PROMPT):
+            raise Violation(
+                "echo did not return the prompt",
+                pointer=f"/choices/{index}/text",
+                expected=f"text starting with {probes.COMPLETION_PROMPT!r}",
+                actual=expect.short(text),
+                evidence=exchange,
+            )
+
+
+@requirement("CMPL-006", needs="completions")
+def test_completion_max_tokens_bounds_completion(client: HttpClient, completion_model: str) -> None:
+    exchange = probes.completion(client, completion_model, max_tokens=2)
+    counts = usage(completion_object(exchange), exchange)
+    if counts["completion_tokens"] > 2:
+        raise Violation(
+            "max_tokens was exceeded",
+            pointer="/usage/completion_tokens",
+            expected="at most 2",
+            actual=str(counts["completion_tokens"]),
+            evidence=exchange,
+        )
+
+
+@requirement("CMPL-STREAM-001", needs="completions")
+def test_completion_stream_ends_with_done(completion_stream: StreamExchange) -> None:
+    expect.success(completion_stream, "POST /completions (stream)")
+    events = completion_stream.events
+    last = events[-1].data if events else None
+    if last != "[DONE]":
+        raise Violation(
+            "The completion stream did not end with [DONE]",
+            pointer=f"event #{len(events)}",
+            expected="data: [DONE]",
+            actual="no events" if last is None else f"data: {last[:120]}",
+            evidence=completion_stream,
+        )
