@@ -1,0 +1,66 @@
+"""Meta-tests: every check can fail, and fails only for the faults that say so.
+
+* the clean reference provider passes every requirement;
+* for every fault, the requirements that FAIL are exactly those whose catalogue entry lists it —
+  so each check is shown to catch what it claims, and no check fires on a deviation it does not own.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.catalogue import load_catalogue
+from conformance.reference import FAULTS, ReferenceServer
+from tests.conftest import TEST_KEY
+from tests.suite_runs import cached_report, failing, outcomes
+
+CATALOGUE = load_catalogue()
+DECLARED: dict[str, set[str]] = {}
+for _requirement in CATALOGUE.active:
+    for _fault in _requirement.faults:
+        DECLARED.setdefault(_fault, set()).add(_requirement.id)
+
+
+def test_clean_reference_provider_passes_every_requirement(reference_server: ReferenceServer) -> None:
+    report = cached_report(reference_server.base_url, TEST_KEY)
+    not_passed = {rid: outcome for rid, outcome in outcomes(report).items() if outcome != "PASS"}
+    messages = {row["id"]: row["message"] for row in report["results"] if row["id"] in not_passed}
+    assert not not_passed, messages
+    assert report["summary"]["verdicts"] == {"client_compatible": True, "spec_conformant": True}
+    assert len(report["results"]) == len(CATALOGUE.active)
+
+
+@pytest.mark.parametrize("fault", sorted(DECLARED))
+def test_fault_fails_exactly_its_requirements(reference_server: ReferenceServer, fault: str) -> None:
+    report = cached_report(reference_server.fault_base_url(fault), TEST_KEY)
+    observed = failing(report)
+    expected = DECLARED[fault]
+    missing = {rid: outcomes(report)[rid] for rid in expected - observed}
+    extra = {row["id"]: row["message"] for row in report["results"] if row["id"] in observed - expected}
+    assert not missing, f"{fault} should make these FAIL, but they were: {missing}"
+    assert not extra, f"{fault} also made these FAIL (list the fault on them, or make the fault narrower): {extra}"
+
+
+@pytest.mark.parametrize("fault", sorted(DECLARED))
+def test_failing_report_carries_evidence(reference_server: ReferenceServer, fault: str) -> None:
+    report = cached_report(reference_server.fault_base_url(fault), TEST_KEY)
+    for row in report["results"]:
+        if row["id"] not in DECLARED[fault]:
+            continue
+        failed = [check for check in row["checks"] if check["outcome"] in ("FAIL", "TIMEOUT")]
+        assert failed, row
+        violation = failed[0]["violation"]
+        assert violation is not None, row
+        assert violation["title"], row
+        assert violation["evidence"], f"{row['id']} failed without evidence"
+        assert violation["evidence"][0]["url"].startswith("http://127.0.0.1:")
+
+
+def test_every_registered_fault_proves_a_requirement() -> None:
+    orphans = sorted(set(FAULTS) - set(DECLARED))
+    assert not orphans, f"faults no requirement lists (a fault that proves nothing): {orphans}"
+
+
+def test_every_declared_fault_exists() -> None:
+    unknown = sorted(set(DECLARED) - set(FAULTS))
+    assert not unknown, f"requirements list faults the reference provider does not have: {unknown}"
