@@ -16,7 +16,7 @@ TEST_KEY = "sk-test-meta-0123456789abcdef"
 @pytest.fixture(scope="session")
 def reference_server() -> Iterator[ReferenceServer]:
     """One server on 127.0.0.1 serving the clean provider and, under /_fault/<name>/v1, every fault."""
-    server = ReferenceServer(api_key=TEST_KEY, multiplex=True, stream_delay=0.0).start()
+    server = ReferenceServer(api_key=TEST_KEY, multiplex=True, stream_delay=0.001).start()
     try:
         yield server
     finally:

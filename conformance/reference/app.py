@@ -101,8 +101,12 @@ class _Endpoints:
             return self.error(body, path=request.url.path)
         return body
 
-    async def _paced(self, frames: list[bytes]) -> AsyncIterator[bytes]:
+    async def _paced(self, frames: list[bytes | float]) -> AsyncIterator[bytes]:
         for position, frame in enumerate(frames):
+            if isinstance(frame, float):
+                # A fault or variation may pause the stream (e.g. linger after [DONE]).
+                await asyncio.sleep(frame)
+                continue
             if position:
                 # Yielding control between events makes delivery incremental, as a real model's is.
                 await asyncio.sleep(self.stream_delay)

@@ -50,7 +50,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .errors import ApiError
 from .policy import Policy
 
-__all__ = ["FAULTS", "SITES", "Fault", "FaultSet", "Policy", "fault"]
+__all__ = ["FAULTS", "SITES", "Fault", "FaultSet", "Policy", "fault", "variation"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,13 +80,14 @@ class Fault:
     summary: str  # one line: what the provider does wrong
     seen_in: str  # the real-world server/issue it is modelled on
     apply: Callable[..., Any]
+    legal: bool = False  # a *variation*: legal behaviour that must not make any check fail
 
 
-#: Every registered fault by name.
+#: Every registered fault (and variation) by name.
 FAULTS: dict[str, Fault] = {}
 
 
-def fault(name: str, *, site: str, summary: str, seen_in: str) -> Callable[[F], F]:
+def fault(name: str, *, site: str, summary: str, seen_in: str, legal: bool = False) -> Callable[[F], F]:
     """Decorator: register the function as the fault ``name`` at ``site``; returns the function unchanged."""
     if site not in SITES:
         raise ValueError(f"fault {name!r}: unknown site {site!r}; sites are: {', '.join(SITES)}")
@@ -98,7 +99,7 @@ def fault(name: str, *, site: str, summary: str, seen_in: str) -> Callable[[F], 
     def register(function: F) -> F:
         if name in FAULTS:
             raise ValueError(f"duplicate fault name {name!r}")
-        FAULTS[name] = Fault(name=name, site=site, summary=summary, seen_in=seen_in, apply=function)
+        FAULTS[name] = Fault(name=name, site=site, summary=summary, seen_in=seen_in, apply=function, legal=legal)
         return function
 
     return register
@@ -148,9 +149,15 @@ class FaultSet:
 Rewrite = Callable[[Scope, int, dict[str, str], bytes], tuple[int, dict[str, str], bytes] | None]
 
 
+def variation(name: str, *, site: str, summary: str, seen_in: str) -> Callable[[F], F]:
+    """Register a legal variation: behaviour the contract allows, which no check may fail."""
+    return fault(name, site=site, summary=summary, seen_in=seen_in, legal=True)
+
+
 def _rewriting(app: ASGIApp, rewrite: Rewrite) -> ASGIApp:
     """ASGI middleware: buffer each non-streamed response and let ``rewrite`` replace status, headers
-    or body (return None to leave it alone). Event streams pass through untouched."""
+    or body (return None to leave it alone). Event streams pass through untouched. The request body
+    is available to ``rewrite`` as ``scope["oai.request_body"]``."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -158,6 +165,14 @@ def _rewriting(app: ASGIApp, rewrite: Rewrite) -> ASGIApp:
             return
         start: Message | None = None
         chunks: list[bytes] = []
+        received: list[bytes] = []
+        scope = {**scope, "oai.request_body": received}
+
+        async def recording_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                received.append(message.get("body", b""))
+            return message
 
         async def capture(message: Message) -> None:
             nonlocal start
@@ -193,7 +208,7 @@ def _rewriting(app: ASGIApp, rewrite: Rewrite) -> ASGIApp:
             )
             await send({"type": "http.response.body", "body": body})
 
-        await app(scope, receive, capture)
+        await app(scope, recording_receive, capture)
 
     return middleware
 
@@ -932,3 +947,7 @@ def _stream_content_type_json(value: dict[str, str], *, kind: str = "", **_: Any
 )
 def _stream_non_json_event(value: list[Any], **_: Any) -> list[Any]:
     return [*value[:1], "ping", *value[1:]]
+
+
+# The stream faults and the legal variations live in their own modules; importing them registers them.
+from . import stream_faults, variations  # noqa: E402, F401

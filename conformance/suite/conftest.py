@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import probes
-from conformance.http import Exchange, HttpClient
+from conformance.http import Exchange, HttpClient, StreamExchange
 from conformance.target import Target
 
 
@@ -80,3 +80,60 @@ def api_errors(
     if target.api_key:
         names[:0] = ["no_key_chat", "wrong_key_chat"]
     return [request.getfixturevalue(name) for name in names]
+
+
+# -- streams: one request each, shared by every stream check -------------------------------------------
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the current weather for a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+# A tool call's arguments need a few more tokens than a greeting; still a tiny request.
+TOOL_MAX_TOKENS = 48
+
+
+@pytest.fixture(scope="session")
+def chat_stream_usage(client: HttpClient, chat_model: str) -> StreamExchange:
+    return probes.chat_stream(client, chat_model, stream_options={"include_usage": True})
+
+
+@pytest.fixture(scope="session")
+def chat_stream_n(client: HttpClient, chat_model: str) -> StreamExchange:
+    return probes.chat_stream(client, chat_model, n=2, max_tokens=3)
+
+
+@pytest.fixture(scope="session")
+def chat_stream_tools(client: HttpClient, chat_model: str) -> StreamExchange:
+    return probes.chat_stream(
+        client,
+        chat_model,
+        messages=[{"role": "user", "content": "What is the weather in Paris? Use the get_weather tool."}],
+        tools=[WEATHER_TOOL],
+        tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        max_tokens=max(client.target.max_tokens, TOOL_MAX_TOKENS),
+    )
+
+
+@pytest.fixture(scope="session")
+def chat_stream_logprobs(client: HttpClient, chat_model: str) -> StreamExchange:
+    return probes.chat_stream(client, chat_model, logprobs=True, top_logprobs=2, max_tokens=4)
+
+
+@pytest.fixture(scope="session")
+def chat_stream_false(client: HttpClient, chat_model: str) -> Exchange:
+    return probes.chat(client, chat_model, stream=False)
+
+
+@pytest.fixture(scope="session")
+def chat_response_again(client: HttpClient, chat_model: str) -> Exchange:
+    """The plain chat request sent a second time: tells whether the provider is deterministic."""
+    return probes.chat(client, chat_model)
+
+
+@pytest.fixture(scope="session")
+def stream_unknown_model(client: HttpClient) -> StreamExchange:
+    return probes.chat_stream(client, probes.UNKNOWN_MODEL, max_tokens=1)
