@@ -62,9 +62,8 @@ def pytest_args(extra: list[str] | None = None) -> list[str]:
         "no:cacheprovider",  # never write .pytest_cache into the user's cwd
         "-p",
         "no:randomly",
-        "-q",
-        "--no-header",
-        "--tb=no",
+        "-p",
+        "no:terminal",  # the CLI renders progress and results itself; pytest stays silent
         "-p",
         "no:warnings",
         *(extra or []),
