@@ -20,7 +20,23 @@ import yaml
 from conformance.results import Level
 
 ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z][A-Z0-9]*)*-\d{3}$")
-CAPABILITIES = ("models", "chat", "completions", "embeddings", "errors", "auth")
+CAPABILITIES = (
+    "models",
+    "chat",
+    "completions",
+    "embeddings",
+    "errors",
+    "auth",
+    "base_url",
+    "images",
+    "moderations",
+    "files",
+    "fine_tunes",
+    "edits",
+    "engines",
+    "sdk",
+    "transport",
+)
 _REQUIRED = ("id", "level", "title", "statement", "source", "endpoint", "capability", "breaks", "faults")
 _OPTIONAL = ("tags", "status", "since", "notes")
 

@@ -950,4 +950,4 @@ def _stream_non_json_event(value: list[Any], **_: Any) -> list[Any]:
 
 
 # The stream faults and the legal variations live in their own modules; importing them registers them.
-from . import stream_faults, variations  # noqa: E402, F401
+from . import base_url_faults, endpoint_faults, hostile_faults, sdk_faults, stream_faults, variations  # noqa: E402, F401
