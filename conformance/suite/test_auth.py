@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import expect
+from conformance import expect, probes
 from conformance.http import Exchange, HttpClient
 from conformance.plugin import requirement
+from conformance.results import Violation
 from conformance.target import Target
 
 
@@ -30,3 +31,32 @@ def test_wrong_key_is_401(keyed: None, wrong_key_chat: Exchange) -> None:
 def test_organization_header_is_accepted(client: HttpClient) -> None:
     exchange = client.request("GET", "models", headers={"OpenAI-Organization": "org-oai-conformance"})
     expect.status(exchange, 200, title="A request with OpenAI-Organization was not served")
+
+
+@requirement("AUTH-004", needs="chat")
+def test_errors_never_echo_the_full_key(target: Target, wrong_key_chat: Exchange, api_errors: list[Exchange]) -> None:
+    # The wrong key is ours to send; the real key must not come back in any error either.
+    checks = [(wrong_key_chat, probes.WRONG_KEY)] + [(e, target.api_key) for e in api_errors if target.api_key]
+    for exchange, key in checks:
+        if key and key in exchange.text:
+            raise Violation(
+                "An error body quotes the API key in full",
+                expected="the key masked (e.g. sk-ab***wxyz)",
+                actual="the full key (redacted here) appears in the body; it ends up in client logs",
+                evidence=exchange,
+            )
+
+
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "openai-request-id", "x-amzn-requestid", "cf-ray")
+
+
+@requirement("AUTH-005", needs="chat")
+def test_responses_carry_a_request_id(chat_response: Exchange, models_listing: Exchange) -> None:
+    for exchange in (chat_response, models_listing):
+        if exchange.ok and not any(name in exchange.headers for name in REQUEST_ID_HEADERS):
+            raise Violation(
+                "No request id header",
+                expected=f"one of {', '.join(REQUEST_ID_HEADERS)}",
+                actual=f"headers: {', '.join(sorted(exchange.headers)) or '(none)'}",
+                evidence=exchange,
+            )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from conformance import expect, probes
 from conformance.http import Exchange, HttpClient
 from conformance.plugin import requirement
@@ -169,3 +171,50 @@ def test_wrong_method_is_json_405(client: HttpClient) -> None:
     exchange = client.request("PUT", "chat/completions", json_body={})
     expect.status(exchange, 405, title="A wrong method is not a 405")
     expect.error_envelope(exchange)
+
+
+# Out-of-range values the documented contract rejects (seed 002 ranges; OpenAPI minimum/maximum).
+OUT_OF_RANGE = {
+    "temperature 2.5": {"temperature": 2.5},
+    "top_p 1.5": {"top_p": 1.5},
+    "n 0": {"n": 0},
+    "max_tokens 0": {"max_tokens": 0},
+    "max_tokens -1": {"max_tokens": -1},
+    "presence_penalty 3": {"presence_penalty": 3},
+    "frequency_penalty -3": {"frequency_penalty": -3},
+    "stop with 5 entries": {"stop": ["a", "b", "c", "d", "e"]},
+    "unknown role": {"messages": [{"role": "wizard", "content": "Hi"}]},
+}
+
+
+@requirement("ERR-014", needs="chat")
+@pytest.mark.parametrize("case", sorted(OUT_OF_RANGE))
+def test_out_of_range_value_is_400(client: HttpClient, chat_model: str, case: str) -> None:
+    body = {"model": chat_model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1, **OUT_OF_RANGE[case]}
+    exchange = client.request("POST", "chat/completions", json_body=body)
+    expect.status(exchange, 400, title=f"An out-of-range value ({case}) is not a 400")
+
+
+# What openai-python raises for each status (src/openai/_client.py _make_status_error).
+SDK_EXCEPTIONS = {
+    400: "BadRequestError",
+    401: "AuthenticationError",
+    403: "PermissionDeniedError",
+    404: "NotFoundError",
+    409: "ConflictError",
+    422: "UnprocessableEntityError",
+    429: "RateLimitError",
+}
+
+
+@requirement("ERR-015", needs="chat")
+def test_validation_errors_are_not_422(missing_messages_chat: Exchange, bad_type_chat: Exchange) -> None:
+    for exchange in (missing_messages_chat, bad_type_chat):
+        if exchange.status == 422:
+            raise Violation(
+                "A validation error is a 422, not a 400",
+                expected="400 (openai.BadRequestError)",
+                actual="422 (openai-python raises openai.UnprocessableEntityError, which handlers "
+                "written for BadRequestError do not catch)",
+                evidence=exchange,
+            )

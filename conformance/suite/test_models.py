@@ -154,3 +154,18 @@ def test_configured_models_are_listed(models_listing: Exchange, run_state: RunSt
             actual=f"not listed: {described}",
             evidence=models_listing,
         )
+
+
+@requirement("MODELS-010")
+def test_models_with_trailing_slash_does_not_crash(client: HttpClient) -> None:
+    exchange = client.request("GET", "models/")
+    expect.answered(exchange)
+    assert exchange.status is not None
+    if exchange.status >= 500 or exchange.status in (301, 302, 303, 307, 308):
+        raise Violation(
+            "GET /models/ (trailing slash) is not served or refused cleanly",
+            expected="the model list (200) or a JSON 404",
+            actual=f"{exchange.status} {exchange.text[:120]!r}",
+            evidence=exchange,
+        )
+    expect.json_value(exchange)
