@@ -229,3 +229,51 @@ EPOCH_MIN, EPOCH_MAX = 1_420_070_400, 4_102_444_800
 
 def epoch_seconds(value: Any) -> bool:
     return is_type(value, int) and EPOCH_MIN <= value < EPOCH_MAX
+
+
+# -- shapes shared by chat and completions ----------------------------------------------------------------
+
+
+def choices(body: dict[str, Any], exchange: Exchange) -> list[dict[str, Any]]:
+    """``choices``: a non-empty array of objects."""
+    items = field(body, "choices", list, "", exchange)
+    if not items or not all(isinstance(item, dict) for item in items):
+        raise Violation(
+            "choices is not a non-empty array of objects",
+            pointer="/choices",
+            expected="[{...}, ...]",
+            actual=short(items),
+            evidence=exchange,
+        )
+    return items
+
+
+def usage(body: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+    """``usage`` with integer prompt, completion and total token counts."""
+    value = field(body, "usage", dict, "", exchange)
+    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        field(value, key, int, "/usage", exchange)
+    return value
+
+
+def usage_adds_up(counts: dict[str, Any], exchange: Exchange) -> None:
+    total = counts["prompt_tokens"] + counts["completion_tokens"]
+    if counts["total_tokens"] != total:
+        raise Violation(
+            "usage.total_tokens is not prompt + completion",
+            pointer="/usage/total_tokens",
+            expected=str(total),
+            actual=str(counts["total_tokens"]),
+            evidence=exchange,
+        )
+
+
+def completion_tokens_at_most(counts: dict[str, Any], limit: int, exchange: Exchange) -> None:
+    if counts["completion_tokens"] > limit:
+        raise Violation(
+            "max_tokens was exceeded",
+            pointer="/usage/completion_tokens",
+            expected=f"at most {limit}",
+            actual=str(counts["completion_tokens"]),
+            evidence=exchange,
+        )

@@ -604,6 +604,10 @@ def _multiline_data(value: list[Any], *, kind: str = "", **_: Any) -> list[Any]:
     return out
 
 
+def _ping_after_first(value: list[Any], **_: Any) -> list[Any]:
+    return [*value[:1], "ping", *value[1:]]
+
+
 # -- completions -------------------------------------------------------------------------------------------------------
 
 
@@ -617,25 +621,20 @@ def _completion_content_type(value: dict[str, str], *, kind: str = "", **_: Any)
     return {**value, "content-type": "application/json"} if kind == "completion" else value
 
 
-@fault(
+fault(
     "completion-stream-non-json-event",
     site="completion.chunks",
     summary="The completion stream carries data: ping.",
     seen_in="compat-bugs B.8",
-)
-def _completion_non_json(value: list[Any], **_: Any) -> list[Any]:
-    return [*value[:1], "ping", *value[1:]]
+)(_ping_after_first)
 
 
-@fault(
+fault(
     "completion-stream-chunk-after-done",
     site="completion.chunks",
     summary="A chunk follows [DONE].",
     seen_in="agentscope-ai/agentscope-java#2073",
-)
-def _completion_after_done(value: list[Any], **_: Any) -> list[Any]:
-    chunks = _chunks(value)
-    return [*value, copy.deepcopy(chunks[-1])] if chunks else value
+)(_chunk_after_done)
 
 
 @fault(
@@ -648,14 +647,12 @@ def _completion_wrong_object(value: list[Any], **_: Any) -> list[Any]:
     return [{**item, "object": "completion.chunk"} if isinstance(item, dict) else item for item in value]
 
 
-@fault(
+fault(
     "completion-stream-id-changes",
     site="completion.chunks",
     summary="Every completion chunk has a new id.",
     seen_in="ggml-org/llama.cpp#5876",
-)
-def _completion_id_changes(value: list[Any], **_: Any) -> list[Any]:
-    return [{**item, "id": f"{item.get('id')}-{n}"} if isinstance(item, dict) else item for n, item in enumerate(value)]
+)(_id_changes)
 
 
 @fault(

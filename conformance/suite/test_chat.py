@@ -18,31 +18,6 @@ def completion_object(exchange: Exchange) -> dict[str, Any]:
     return expect.json_object(exchange)
 
 
-def choices(body: dict[str, Any], exchange: Exchange) -> list[dict[str, Any]]:
-    items = expect.field(body, "choices", list, "", exchange)
-    if not items:
-        raise Violation(
-            "No choices", pointer="/choices", expected="at least one choice", actual="[]", evidence=exchange
-        )
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise Violation(
-                "A choice is not an object",
-                pointer=f"/choices/{index}",
-                expected="an object",
-                actual=expect.short(item),
-                evidence=exchange,
-            )
-    return items
-
-
-def usage(body: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
-    value = expect.field(body, "usage", dict, "", exchange)
-    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-        expect.field(value, key, int, "/usage", exchange)
-    return value
-
-
 @requirement("CHAT-001", needs="chat")
 def test_chat_answers_json(chat_response: Exchange) -> None:
     expect.status(chat_response, 200)
@@ -88,7 +63,7 @@ def test_chat_created_is_epoch_seconds(chat_response: Exchange) -> None:
 @requirement("CHAT-005", needs="chat")
 def test_chat_choices_have_index_and_assistant_message(chat_response: Exchange) -> None:
     body = completion_object(chat_response)
-    for index, choice in enumerate(choices(body, chat_response)):
+    for index, choice in enumerate(expect.choices(body, chat_response)):
         pointer = f"/choices/{index}"
         expect.field(choice, "index", int, pointer, chat_response)
         message = expect.field(choice, "message", dict, pointer, chat_response)
@@ -106,7 +81,7 @@ def test_chat_choices_have_index_and_assistant_message(chat_response: Exchange) 
 @requirement("CHAT-006", needs="chat")
 def test_chat_finish_reason_is_documented(chat_response: Exchange) -> None:
     body = completion_object(chat_response)
-    for index, choice in enumerate(choices(body, chat_response)):
+    for index, choice in enumerate(expect.choices(body, chat_response)):
         reason = choice.get("finish_reason", "(missing)")
         if reason not in FINISH_REASONS:
             raise Violation(
@@ -120,22 +95,14 @@ def test_chat_finish_reason_is_documented(chat_response: Exchange) -> None:
 
 @requirement("CHAT-007", needs="chat")
 def test_chat_usage_adds_up(chat_response: Exchange) -> None:
-    counts = usage(completion_object(chat_response), chat_response)
-    total = counts["prompt_tokens"] + counts["completion_tokens"]
-    if counts["total_tokens"] != total:
-        raise Violation(
-            "usage.total_tokens is not prompt + completion",
-            pointer="/usage/total_tokens",
-            expected=str(total),
-            actual=str(counts["total_tokens"]),
-            evidence=chat_response,
-        )
+    counts = expect.usage(completion_object(chat_response), chat_response)
+    expect.usage_adds_up(counts, chat_response)
 
 
 @requirement("CHAT-008", needs="chat")
 def test_chat_choices_carry_logprobs_and_refusal(chat_response: Exchange) -> None:
     body = completion_object(chat_response)
-    for index, choice in enumerate(choices(body, chat_response)):
+    for index, choice in enumerate(expect.choices(body, chat_response)):
         if "logprobs" not in choice:
             raise Violation(
                 "A choice lacks the logprobs key",
@@ -158,15 +125,8 @@ def test_chat_choices_carry_logprobs_and_refusal(chat_response: Exchange) -> Non
 @requirement("CHAT-009", needs="chat")
 def test_chat_max_tokens_bounds_completion(client: HttpClient, chat_model: str) -> None:
     exchange = probes.chat(client, chat_model, max_tokens=2)
-    counts = usage(completion_object(exchange), exchange)
-    if counts["completion_tokens"] > 2:
-        raise Violation(
-            "max_tokens was exceeded",
-            pointer="/usage/completion_tokens",
-            expected="at most 2",
-            actual=str(counts["completion_tokens"]),
-            evidence=exchange,
-        )
+    counts = expect.usage(completion_object(exchange), exchange)
+    expect.completion_tokens_at_most(counts, 2, exchange)
 
 
 @requirement("CHAT-010", needs="chat")
@@ -176,7 +136,7 @@ def test_chat_n_returns_n_choices(client: HttpClient, chat_model: str) -> None:
     if exchange.status == 400 and expect.error_envelope_or_none(exchange) is not None:
         return  # an honest refusal of n > 1 is allowed
     body = completion_object(exchange)
-    indexes = sorted(choice.get("index") for choice in choices(body, exchange))
+    indexes = sorted(choice.get("index") for choice in expect.choices(body, exchange))
     if indexes != [0, 1]:
         raise Violation(
             "n=2 did not give two choices",

@@ -15,17 +15,15 @@ from conformance.plugin import requirement
 from conformance.results import NotApplicable, Unsupported, Violation
 from conformance.sse import UNTERMINATED_EVENT
 from conformance.streams import Item, Kind
+from conformance.suite import _streaming as shared
+from conformance.suite._streaming import fail_at
 
 CLOSE_AFTER_DONE_S = 1.0
+WHAT = "POST /chat/completions (stream)"
 
 
-def judged(stream: StreamExchange, what: str = "POST /chat/completions (stream)") -> list[Item]:
-    """The stream's items, once the provider answered 2xx with at least one event."""
-    expect.success(stream, what)
-    found = streams.items(stream)
-    if not found:
-        raise NotApplicable("the answer carried no events (see CHAT-STREAM-008)")
-    return found
+def judged(stream: StreamExchange) -> list[Item]:
+    return shared.judged(stream, WHAT, see="CHAT-STREAM-008")
 
 
 def declined(stream: StreamExchange, feature: str) -> None:
@@ -33,12 +31,6 @@ def declined(stream: StreamExchange, feature: str) -> None:
     expect.answered(stream)
     if stream.status in (400, 404, 422, 501) and expect.error_envelope_or_none(stream) is not None:
         raise Unsupported(f"the provider refuses {feature} ({stream.status} with an error envelope)")
-
-
-def fail_at(item: Item, title: str, expected: str, stream: StreamExchange, actual: str | None = None) -> Violation:
-    return Violation(
-        title, pointer=f"event #{item.number}", expected=expected, actual=actual or item.raw, evidence=stream
-    )
 
 
 def finding(stream: StreamExchange, rules: tuple[str, ...], title: str, expected: str, *, chat: bool = True) -> None:
@@ -62,24 +54,12 @@ def test_stream_is_event_stream(chat_stream: StreamExchange) -> None:
 
 @requirement("CHAT-STREAM-002", needs="chat")
 def test_stream_events_are_json_chunks(chat_stream: StreamExchange) -> None:
-    for item in judged(chat_stream):
-        if item.kind is Kind.DONE:
-            return
-        if item.kind is Kind.INVALID:
-            raise fail_at(item, "A stream event is not a JSON object", "data: {...one JSON object...}", chat_stream)
+    shared.events_are_json(judged(chat_stream), chat_stream)
 
 
 @requirement("CHAT-STREAM-003", needs="chat")
 def test_stream_is_terminated_by_done(chat_stream: StreamExchange) -> None:
-    found = judged(chat_stream)
-    if not any(item.kind is Kind.DONE for item in found):
-        raise Violation(
-            "The stream was not terminated by [DONE]",
-            pointer=f"event #{len(found)} (last)",
-            expected="a final event data: [DONE]",
-            actual=found[-1].raw,
-            evidence=chat_stream,
-        )
+    shared.terminated_by_done(judged(chat_stream), chat_stream, "The stream was not terminated by [DONE]")
 
 
 @requirement("CHAT-STREAM-004", needs="chat")
@@ -99,13 +79,7 @@ def test_every_event_ends_with_blank_line(chat_stream: StreamExchange) -> None:
 
 @requirement("CHAT-STREAM-005", needs="chat")
 def test_nothing_follows_done(chat_stream: StreamExchange) -> None:
-    found = judged(chat_stream)
-    done = next((item for item in found if item.kind is Kind.DONE), None)
-    if done is None:
-        raise NotApplicable("no [DONE] (see CHAT-STREAM-003)")
-    after = [item for item in found if item.number > done.number]
-    if after:
-        raise fail_at(after[0], "An event follows [DONE]", f"nothing after [DONE] (event #{done.number})", chat_stream)
+    shared.nothing_after_done(judged(chat_stream), chat_stream, see="CHAT-STREAM-003")
 
 
 @requirement("CHAT-STREAM-006", needs="chat")
@@ -344,14 +318,7 @@ def test_stream_usage_adds_up(chat_stream_usage: StreamExchange) -> None:
 @requirement("CHAT-STREAM-032", needs="chat")
 def test_no_usage_chunk_unless_requested(chat_stream: StreamExchange) -> None:
     judged(chat_stream)
-    for item in streams.chunks(chat_stream):
-        if item.chunk.get("choices") == [] or item.chunk.get("usage") is not None:
-            raise fail_at(
-                item,
-                "Usage was streamed without stream_options.include_usage",
-                "no usage chunk and no usage values unless requested",
-                chat_stream,
-            )
+    shared.no_unrequested_usage(chat_stream)
 
 
 # -- n > 1 ----------------------------------------------------------------------------------------------------

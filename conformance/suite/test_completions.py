@@ -18,26 +18,6 @@ def completion_object(exchange: Exchange) -> dict[str, Any]:
     return expect.json_object(exchange)
 
 
-def choices(body: dict[str, Any], exchange: Exchange) -> list[dict[str, Any]]:
-    items = expect.field(body, "choices", list, "", exchange)
-    if not items or not all(isinstance(item, dict) for item in items):
-        raise Violation(
-            "choices is not a non-empty array of objects",
-            pointer="/choices",
-            expected="[{...}, ...]",
-            actual=expect.short(items),
-            evidence=exchange,
-        )
-    return items
-
-
-def usage(body: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
-    value = expect.field(body, "usage", dict, "", exchange)
-    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-        expect.field(value, key, int, "/usage", exchange)
-    return value
-
-
 @requirement("CMPL-001", needs="completions")
 def test_completion_has_text_completion_shape(completion_response: Exchange) -> None:
     exchange = completion_response
@@ -54,7 +34,7 @@ def test_completion_has_text_completion_shape(completion_response: Exchange) -> 
     expect.field(body, "id", str, "", exchange)
     expect.field(body, "created", int, "", exchange)
     expect.field(body, "model", str, "", exchange)
-    for index, choice in enumerate(choices(body, exchange)):
+    for index, choice in enumerate(expect.choices(body, exchange)):
         pointer = f"/choices/{index}"
         expect.field(choice, "text", str, pointer, exchange)
         expect.field(choice, "index", int, pointer, exchange)
@@ -70,22 +50,14 @@ def test_completion_has_text_completion_shape(completion_response: Exchange) -> 
 
 @requirement("CMPL-002", needs="completions")
 def test_completion_usage_adds_up(completion_response: Exchange) -> None:
-    counts = usage(completion_object(completion_response), completion_response)
-    total = counts["prompt_tokens"] + counts["completion_tokens"]
-    if counts["total_tokens"] != total:
-        raise Violation(
-            "usage.total_tokens is not prompt + completion",
-            pointer="/usage/total_tokens",
-            expected=str(total),
-            actual=str(counts["total_tokens"]),
-            evidence=completion_response,
-        )
+    counts = expect.usage(completion_object(completion_response), completion_response)
+    expect.usage_adds_up(counts, completion_response)
 
 
 @requirement("CMPL-003", needs="completions")
 def test_completion_choices_carry_logprobs(completion_response: Exchange) -> None:
     body = completion_object(completion_response)
-    for index, choice in enumerate(choices(body, completion_response)):
+    for index, choice in enumerate(expect.choices(body, completion_response)):
         if "logprobs" not in choice:
             raise Violation(
                 "A choice lacks the logprobs key",
@@ -100,7 +72,7 @@ def test_completion_choices_carry_logprobs(completion_response: Exchange) -> Non
 def test_prompt_array_gives_one_choice_per_prompt(client: HttpClient, completion_model: str) -> None:
     exchange = probes.completion(client, completion_model, prompt=PROMPTS, max_tokens=2)
     body = completion_object(exchange)
-    indexes = sorted(choice.get("index") for choice in choices(body, exchange))
+    indexes = sorted(choice.get("index") for choice in expect.choices(body, exchange))
     if indexes != list(range(len(PROMPTS))):
         raise Violation(
             "An array of prompts was not completed prompt by prompt",
@@ -115,7 +87,7 @@ def test_prompt_array_gives_one_choice_per_prompt(client: HttpClient, completion
 def test_echo_returns_prompt_first(client: HttpClient, completion_model: str) -> None:
     exchange = probes.completion(client, completion_model, echo=True, max_tokens=2)
     body = completion_object(exchange)
-    for index, choice in enumerate(choices(body, exchange)):
+    for index, choice in enumerate(expect.choices(body, exchange)):
         text = choice.get("text")
         if not isinstance(text, str) or not text.startswith(probes.COMPLETION_PROMPT):
             raise Violation(
@@ -130,12 +102,5 @@ def test_echo_returns_prompt_first(client: HttpClient, completion_model: str) ->
 @requirement("CMPL-006", needs="completions")
 def test_completion_max_tokens_bounds_completion(client: HttpClient, completion_model: str) -> None:
     exchange = probes.completion(client, completion_model, max_tokens=2)
-    counts = usage(completion_object(exchange), exchange)
-    if counts["completion_tokens"] > 2:
-        raise Violation(
-            "max_tokens was exceeded",
-            pointer="/usage/completion_tokens",
-            expected="at most 2",
-            actual=str(counts["completion_tokens"]),
-            evidence=exchange,
-        )
+    counts = expect.usage(completion_object(exchange), exchange)
+    expect.completion_tokens_at_most(counts, 2, exchange)

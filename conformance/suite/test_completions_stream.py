@@ -7,34 +7,22 @@ from conformance import expect, streams
 from conformance.http import StreamExchange
 from conformance.plugin import requirement
 from conformance.results import NotApplicable, Violation
-from conformance.streams import Item, Kind
+from conformance.streams import Item
+from conformance.suite import _streaming as shared
+from conformance.suite._streaming import fail_at
 
 WHAT = "POST /completions (stream)"
 
 
 def judged(stream: StreamExchange) -> list[Item]:
-    expect.success(stream, WHAT)
-    found = streams.items(stream)
-    if not found:
-        raise NotApplicable("the answer carried no events")
-    return found
-
-
-def fail_at(item: Item, title: str, expected: str, stream: StreamExchange) -> Violation:
-    return Violation(title, pointer=f"event #{item.number}", expected=expected, actual=item.raw, evidence=stream)
+    return shared.judged(stream, WHAT, see="CMPL-STREAM-002")
 
 
 @requirement("CMPL-STREAM-001", needs="completions")
 def test_completion_stream_is_terminated_by_done(completion_stream: StreamExchange) -> None:
-    found = judged(completion_stream)
-    if not any(item.kind is Kind.DONE for item in found):
-        raise Violation(
-            "The completion stream was not terminated by [DONE]",
-            pointer=f"event #{len(found)} (last)",
-            expected="a final event data: [DONE]",
-            actual=found[-1].raw,
-            evidence=completion_stream,
-        )
+    shared.terminated_by_done(
+        judged(completion_stream), completion_stream, "The completion stream was not terminated by [DONE]"
+    )
 
 
 @requirement("CMPL-STREAM-002", needs="completions")
@@ -45,26 +33,12 @@ def test_completion_stream_is_event_stream(completion_stream: StreamExchange) ->
 
 @requirement("CMPL-STREAM-003", needs="completions")
 def test_completion_stream_events_are_json(completion_stream: StreamExchange) -> None:
-    for item in judged(completion_stream):
-        if item.kind is Kind.DONE:
-            return
-        if item.kind is Kind.INVALID:
-            raise fail_at(
-                item, "A stream event is not a JSON object", "data: {...one JSON object...}", completion_stream
-            )
+    shared.events_are_json(judged(completion_stream), completion_stream)
 
 
 @requirement("CMPL-STREAM-004", needs="completions")
 def test_completion_stream_nothing_follows_done(completion_stream: StreamExchange) -> None:
-    found = judged(completion_stream)
-    done = next((item for item in found if item.kind is Kind.DONE), None)
-    if done is None:
-        raise NotApplicable("no [DONE] (see CMPL-STREAM-001)")
-    after = [item for item in found if item.number > done.number]
-    if after:
-        raise fail_at(
-            after[0], "An event follows [DONE]", f"nothing after [DONE] (event #{done.number})", completion_stream
-        )
+    shared.nothing_after_done(judged(completion_stream), completion_stream, see="CMPL-STREAM-001")
 
 
 @requirement("CMPL-STREAM-005", needs="completions")
@@ -132,11 +106,4 @@ def test_completion_choice_finishes_once(completion_stream: StreamExchange) -> N
 @requirement("CMPL-STREAM-008", needs="completions")
 def test_completion_stream_usage_only_when_requested(completion_stream: StreamExchange) -> None:
     judged(completion_stream)
-    for item in streams.chunks(completion_stream):
-        if item.chunk.get("choices") == [] or item.chunk.get("usage") is not None:
-            raise fail_at(
-                item,
-                "Usage was streamed without stream_options.include_usage",
-                "no usage chunk and no usage values unless requested",
-                completion_stream,
-            )
+    shared.no_unrequested_usage(completion_stream)
