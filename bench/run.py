@@ -126,8 +126,21 @@ def measured(command: list[str]) -> tuple[float, int, float]:
 
 
 def suite_command(base_url: str, out: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "conformance.cli", "run", "--base-url", base_url, "--api-key", KEY, *MODELS,
-            "--out", out, "--quiet", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "conformance.cli",
+        "run",
+        "--base-url",
+        base_url,
+        "--api-key",
+        KEY,
+        *MODELS,
+        "--out",
+        out,
+        "--quiet",
+        *extra,
+    ]
 
 
 def run_scenario(name: str, llama_url: str | None) -> Measurement:
@@ -138,15 +151,38 @@ def run_scenario(name: str, llama_url: str | None) -> Measurement:
             command = [sys.executable, "-m", "conformance.cli", "run", "--base-url", llama_url, "--out", out, "--quiet"]
             wall, code, rss = measured(command)
             report = json.loads((Path(out) / "report.json").read_text())
-            return Measurement(name, wall, report["usage"]["requests"], report["usage"]["completion_tokens"], rss, code,
-                               "counts from the suite's own report (no counting proxy in front of llama.cpp)")
+            return Measurement(
+                name,
+                wall,
+                report["usage"]["requests"],
+                report["usage"]["completion_tokens"],
+                rss,
+                code,
+                "counts from the suite's own report (no counting proxy in front of llama.cpp)",
+            )
         latency = 0.2 if name == "reference-latency" else 0.0
         server, counter, base_url = start_counted_reference(latency)
         try:
             if name == "schemathesis-stock":
-                command = [sys.executable, "-m", "schemathesis.cli", "run", str(OFFICIAL_SPEC), "--url", base_url,
-                           "-H", f"Authorization: Bearer {KEY}", "--max-examples", "5", "--seed", "1",
-                           "--include-path-regex", DOCUMENTED, "--request-timeout", "10"]
+                command = [
+                    sys.executable,
+                    "-m",
+                    "schemathesis.cli",
+                    "run",
+                    str(OFFICIAL_SPEC),
+                    "--url",
+                    base_url,
+                    "-H",
+                    f"Authorization: Bearer {KEY}",
+                    "--max-examples",
+                    "5",
+                    "--seed",
+                    "1",
+                    "--include-path-regex",
+                    DOCUMENTED,
+                    "--request-timeout",
+                    "10",
+                ]
                 note = "official description, documented paths only, --max-examples 5, default phases and checks"
             else:
                 command = suite_command(base_url, out, *(["--quick"] if name == "quick" else []))
@@ -182,10 +218,15 @@ def markdown(results: list[Measurement], repeat: int) -> str:
     ]
     for m in results:
         target = f"< {TARGETS[m.scenario]:g} s" if m.scenario in TARGETS else "—"
-        lines.append(f"| {m.scenario} | {m.wall_s:.1f} | {target} | {m.requests} | {m.completion_tokens} | "
-                     f"{m.peak_rss_mb:.0f} | {m.exit_code} | {m.note} |")
-    lines += ["", "Targets: full default profile < 20 s against the reference provider, < 60 s with 200 ms latency, "
-              "at most 400 requests and 4,000 completion tokens per run; `--quick` < 5 s."]
+        lines.append(
+            f"| {m.scenario} | {m.wall_s:.1f} | {target} | {m.requests} | {m.completion_tokens} | "
+            f"{m.peak_rss_mb:.0f} | {m.exit_code} | {m.note} |"
+        )
+    lines += [
+        "",
+        "Targets: full default profile < 20 s against the reference provider, < 60 s with 200 ms latency, "
+        "at most 400 requests and 4,000 completion tokens per run; `--quick` < 5 s.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -203,8 +244,11 @@ def main(argv: list[str] | None = None) -> int:
         wall = statistics.median(m.wall_s for m in runs)
         best = min(runs, key=lambda m: abs(m.wall_s - wall))
         results.append(best)
-        print(f"{name}: {best.wall_s:.1f} s, {best.requests} requests, {best.completion_tokens} tokens, "
-              f"{best.peak_rss_mb:.0f} MB, exit {best.exit_code}", file=sys.stderr)
+        print(
+            f"{name}: {best.wall_s:.1f} s, {best.requests} requests, {best.completion_tokens} tokens, "
+            f"{best.peak_rss_mb:.0f} MB, exit {best.exit_code}",
+            file=sys.stderr,
+        )
     text = markdown(results, args.repeat)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

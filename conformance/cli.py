@@ -6,17 +6,20 @@ Exit codes: 0 no MUST failure · 1 MUST failures · 2 usage or configuration err
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import secrets
 import sys
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
+from rich.table import Column, Table
 
 from conformance import __version__
 from conformance.catalogue import CatalogueError, load_catalogue
-from conformance.runner import EXIT_USAGE, run
-from conformance.target import Target, TargetConfigError
+from conformance.runner import EXIT_USAGE, INTERRUPTED_CODES, run
+from conformance.target import Target, TargetConfigError, add_limit_arguments, limits_from_args
 
 
 def _add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,11 +42,19 @@ def _add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     target.add_argument("--embedding-model", help="model for embedding checks (default: probed)")
     target.add_argument("--name", help="display name of the provider in reports")
     limits = parser.add_argument_group("limits and cost")
-    limits.add_argument("--timeout", type=float, default=30.0, help="per-request timeout in seconds (default: 30)")
+    limits.add_argument(
+        "--timeout", type=float, default=30.0, help="time limit of one request: connect, headers and body (default: 30)"
+    )
     limits.add_argument("--max-requests", type=int, default=400, help="request budget for the run (default: 400)")
     limits.add_argument("--max-tokens", type=int, default=16, help="max_tokens on generation requests (default: 16)")
+    add_limit_arguments(limits)  # timeouts, caps, budgets, retries, TLS, extra and secret headers
     output = parser.add_argument_group("selection and output")
     output.add_argument("--requirements", help="comma-separated requirement ids to run (default: all)")
+    output.add_argument(
+        "--quick",
+        action="store_true",
+        help="MUST requirements only, no property tests: the fastest client-compatibility verdict",
+    )
     output.add_argument(
         "--out", default="conformance-report", help="directory for report.json (default: ./conformance-report)"
     )
@@ -57,6 +68,9 @@ def _add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         metavar="NAME",
         help="inject a named fault into the reference provider (repeatable); see 'serve --list-faults'",
     )
+    from conformance.report.commands import add_run_options
+
+    add_run_options(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,15 +89,36 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--latency", type=float, default=0.0, help="seconds to wait before every answer (default: 0)")
     serve.add_argument("--list-faults", action="store_true", help="list the available faults and exit")
 
+    doctor = commands.add_parser(
+        "doctor",
+        help="find the base URL that works for a pasted URL, and what to configure",
+        description="Probe the bases a pasted URL may mean (host, host/v1, a full endpoint URL…) with GET /models, "
+        "print the values to configure, check a model on each endpoint with --model, and end with a support "
+        "ticket. Exit codes: 0 working base (and model) found · 1 base found but the key or the model does not "
+        "work · 2 usage error · 3 no candidate base answered.",
+    )
+    doctor.add_argument(
+        "url", nargs="?", help="the URL you have: host, base URL or full endpoint URL (default: $OPENAI_BASE_URL)"
+    )
+    doctor.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY); only ever shown masked")
+    doctor.add_argument("--model", help="also check this model: is it listed, and on which endpoint does it answer")
+    doctor.add_argument("--timeout", type=float, default=10.0, help="per-request timeout in seconds (default: 10)")
+    doctor.add_argument("--json", action="store_true", help="print the findings as one JSON object")
+
     listing = commands.add_parser("list", help="list the requirement catalogue")
     listing.add_argument("--level", choices=["MUST", "SHOULD", "MAY"], help="only this level")
     listing.add_argument("--capability", help="only this capability")
+
+    from conformance.report.commands import add_parsers
+
+    add_parsers(commands)  # report, diff, merge, baseline
     return parser
 
 
 def _target_from_args(args: argparse.Namespace) -> tuple[Target, object | None]:
     """The target to score, and the reference server to stop afterwards (or None)."""
     limits = {"timeout": args.timeout, "max_requests": args.max_requests, "max_tokens": args.max_tokens}
+    limits.update(limits_from_args(args))
     import os
 
     if args.base_url or os.environ.get("OPENAI_BASE_URL"):
@@ -106,38 +141,60 @@ def _target_from_args(args: argparse.Namespace) -> tuple[Target, object | None]:
     key = f"sk-ref-{secrets.token_hex(16)}"
     server = ReferenceServer(faults=args.fault, api_key=key).start()
     name = "reference provider" + (f" with faults {', '.join(args.fault)}" if args.fault else "")
-    target = Target.build(
-        server.base_url,
-        api_key=key,
-        chat_model="ref-chat",
-        completion_model="ref-instruct",
-        embedding_model="ref-embed",
-        name=args.name or name,
-        env={},
-        **limits,
-    )
+    try:
+        target = Target.build(
+            server.base_url,
+            api_key=key,
+            chat_model="ref-chat",
+            completion_model="ref-instruct",
+            embedding_model="ref-embed",
+            name=args.name or name,
+            env={},
+            **limits,
+        )
+    except BaseException:
+        server.stop()  # a bad limit must not leave the server listening
+        raise
     return target, server
+
+
+def quick_selection(only: list[str] | None) -> list[str]:
+    """--quick: the MUST requirements (of the selection, if any), without the property tests."""
+    chosen = [r for r in load_catalogue().active if r.level.value == "MUST" and "property" not in r.tags]
+    return [r.id for r in chosen if only is None or r.id in only]
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from conformance.report.terminal import LiveProgress, render
 
     only = [part.strip() for part in args.requirements.split(",") if part.strip()] if args.requirements else None
+    if args.quick:
+        only = quick_selection(only)
+    from conformance.report.baseline import BaselineError
+    from conformance.report.commands import finish_run, load_run_baseline
+
+    try:
+        baseline = load_run_baseline(args)  # before any request: a bad baseline must not cost a run
+    except BaselineError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return EXIT_USAGE
     try:
         target, server = _target_from_args(args)
     except (TargetConfigError, ValueError) as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_USAGE
     try:
         if args.quiet:
-            result = run(target, out_dir=args.out, only=only)
+            # The inner pytest's progress and summary lines are not "the summary only".
+            with contextlib.redirect_stdout(io.StringIO()):
+                result = run(target, out_dir=args.out, only=only)
         else:
             with LiveProgress(console) as progress:
                 result = run(
                     target, out_dir=args.out, only=only, on_result=progress.result, on_collected=progress.collected
                 )
     except ValueError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_USAGE
     finally:
         if server is not None:
@@ -149,14 +206,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         _render_summary(result.report, console, path)
     else:
         render(result.report, console, show_passed=not args.failures_only, report_path=path)
-    return result.exit_code
+    code = finish_run(args, result, baseline, console)  # extra formats, then the gates decide the exit code
+    return result.exit_code if result.exit_code in INTERRUPTED_CODES else code  # an interrupted run says so
 
 
 def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     from conformance.reference import DEFAULT_API_KEY, FAULTS, create_app
 
     if args.list_faults:
-        table = Table("fault", "site", "what the provider does wrong", "seen in", show_edge=False)
+        # The name is what users type: never cut it with an ellipsis.
+        table = Table(Column("fault", no_wrap=True), "site", "what the provider does wrong", "seen in", show_edge=False)
         for name in sorted(FAULTS):
             fault = FAULTS[name]
             table.add_row(name, fault.site, fault.summary, fault.seen_in)
@@ -168,7 +227,7 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
         api_key = None if args.no_auth else (args.api_key or DEFAULT_API_KEY)
         app = create_app(api_key=api_key, faults=args.fault, latency=args.latency)
     except ValueError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_USAGE
     faults = f" with faults: {', '.join(args.fault)}" if args.fault else ""
     console.print(f"reference provider on http://127.0.0.1:{args.port}/v1{faults}")
@@ -177,8 +236,38 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
+    import json
+    import os
+
+    from rich.markup import escape
+
+    from conformance.doctor import EXIT_USAGE as DOCTOR_USAGE
+    from conformance.doctor import diagnose, render, to_json
+
+    url = args.url or os.environ.get("OPENAI_BASE_URL")
+    api_key = args.api_key if args.api_key is not None else os.environ.get("OPENAI_API_KEY")
+    try:
+        if not url:
+            raise TargetConfigError("pass the URL to diagnose (or set OPENAI_BASE_URL)")
+        diagnosis = diagnose(url, api_key=api_key, model=args.model, timeout=args.timeout)
+    except TargetConfigError as exc:
+        if args.json:
+            console.out(json.dumps({"error": str(exc), "exit_code": DOCTOR_USAGE}), highlight=False)
+        else:
+            console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return DOCTOR_USAGE
+    if args.json:
+        console.out(to_json(diagnosis), highlight=False)
+    else:
+        render(diagnosis, console)
+    return diagnosis.exit_code
+
+
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
-    table = Table("id", "level", "capability", "title", "faults", show_edge=False)
+    table = Table(
+        Column("id", no_wrap=True), "level", "capability", "title", Column("faults", overflow="fold"), show_edge=False
+    )
     for requirement in load_catalogue().active:
         if args.level and requirement.level.value != args.level:
             continue
@@ -200,10 +289,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console(highlight=False)
     try:
-        handler = {"run": cmd_run, "serve": cmd_serve, "list": cmd_list}[args.command]
+        from conformance.report.commands import COMMANDS
+
+        handler = {"run": cmd_run, "serve": cmd_serve, "list": cmd_list, "doctor": cmd_doctor, **COMMANDS}[args.command]
         return handler(args, console)
     except CatalogueError as exc:
-        console.print(f"[bold red]catalogue error:[/] {exc}")
+        console.print(f"[bold red]catalogue error:[/] {escape(str(exc))}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
