@@ -1,6 +1,7 @@
 """``oai-conformance``: a thin shell over the library.
 
-Exit codes: 0 no MUST failure · 1 MUST failures · 2 usage or configuration error · 3 target unreachable.
+Exit codes: 0 no MUST failure · 1 MUST failures · 2 usage or configuration error · 3 target unreachable ·
+124 stopped by --run-timeout · 130/143 interrupted by SIGINT/SIGTERM (the partial report is written).
 """
 
 from __future__ import annotations
@@ -50,6 +51,21 @@ def _add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     add_limit_arguments(limits)  # timeouts, caps, budgets, retries, TLS, extra and secret headers
     output = parser.add_argument_group("selection and output")
     output.add_argument("--requirements", help="comma-separated requirement ids to run (default: all)")
+    output.add_argument(
+        "--profile",
+        choices=("core", "extended", "legacy", "all"),
+        default="all",
+        help="which requirements run: core (models, chat, completions, embeddings, errors, auth, base URL, "
+        "transport, SDK), extended (core + images, moderations, files), legacy (edits, engines, fine-tunes, "
+        "model delete) or all (default: all)",
+    )
+    output.add_argument(
+        "--capabilities",
+        metavar="LIST",
+        help="comma-separated endpoint families the provider offers (chat, completions, embeddings, images, "
+        "moderations, files, fine_tunes, edits, engines); the others are reported UNSUPPORTED without a request "
+        "(default: probe every one; an honest 404/501 is UNSUPPORTED)",
+    )
     output.add_argument(
         "--quick",
         action="store_true",
@@ -119,6 +135,7 @@ def _target_from_args(args: argparse.Namespace) -> tuple[Target, object | None]:
     """The target to score, and the reference server to stop afterwards (or None)."""
     limits = {"timeout": args.timeout, "max_requests": args.max_requests, "max_tokens": args.max_tokens}
     limits.update(limits_from_args(args))
+    limits.update(profile=getattr(args, "profile", "all"), capabilities=getattr(args, "capabilities", None))
     import os
 
     if args.base_url or os.environ.get("OPENAI_BASE_URL"):

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from conformance import probes
-from conformance.catalogue import Catalogue, CatalogueError, load_catalogue
+from conformance.catalogue import DECLARABLE_CAPABILITIES, Catalogue, CatalogueError, in_profile, load_catalogue
 from conformance.http import BudgetExhausted, Exchange, HttpClient, StreamExchange
 from conformance.probes import ModelChoice
 from conformance.results import (
@@ -34,10 +34,12 @@ from conformance.results import (
     Violation,
     violation_to_dict,
 )
-from conformance.target import Target, TargetConfigError
+from conformance.target import MODEL_CAPABILITIES, Target, TargetConfigError
 
 UNSUPPORTED_PREFIX = "[UNSUPPORTED]"
-NEEDS = ("chat", "completions", "embeddings")
+# Preconditions a check can declare: a model for chat/completions/embeddings, and for every endpoint
+# family that the user has not declared absent with --capabilities.
+NEEDS = DECLARABLE_CAPABILITIES
 
 _STATE = pytest.StashKey["RunState"]()
 
@@ -76,6 +78,12 @@ class RunState:
     _listing: Exchange | None = None
     _listing_done: bool = False
 
+    def __post_init__(self) -> None:
+        # A profile narrows the selection once, here, so collection and the report agree on what ran.
+        if self.target.profile != "all":
+            members = frozenset(r.id for r in self.catalogue.active if in_profile(r, self.target.profile))
+            self.selected = members if self.selected is None else self.selected & members
+
     @property
     def client(self) -> HttpClient:
         if self._client is None:
@@ -93,6 +101,10 @@ class RunState:
         return self._listing
 
     def model_choice(self, capability: str) -> ModelChoice:
+        declared = self.target.capabilities
+        if declared is not None and capability not in declared:
+            # Declared absent: no model is probed for it (the user said there is none to find).
+            return ModelChoice(capability, None, "declared", "unsupported", "not among the declared capabilities")
         if capability not in self._choices:
             listing = None if self.target.models.get(capability) else self.listing()
             self._choices[capability] = probes.choose_model(self.client, capability, listing)
@@ -131,7 +143,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--oai-max-tokens", type=int, default=16, help="max_tokens on generation requests. Default: %(default)r"
     )
+    group.addoption(
+        "--oai-run-timeout", type=float, default=None, help="Time limit of the whole run in seconds. Default: none"
+    )
+    group.addoption(
+        "--oai-token-budget", type=int, default=None, help="Stop POSTs once this many tokens are billed. Default: none"
+    )
+    group.addoption("--oai-insecure", action="store_true", help="Do not verify TLS certificates. Default: verify")
     group.addoption("--oai-requirements", default=None, help="Comma-separated requirement ids to run. Default: all")
+    group.addoption(
+        "--oai-profile",
+        default="all",
+        choices=("core", "extended", "legacy", "all"),
+        help="Which requirements run: core, extended (core + images, moderations, files), legacy. Default: all",
+    )
+    group.addoption(
+        "--oai-capabilities",
+        default=None,
+        help="Comma-separated endpoint families the provider offers (chat, completions, embeddings, images, "
+        "moderations, files, fine_tunes, edits, engines); the others are UNSUPPORTED. Default: probed",
+    )
     group.addoption("--oai-report", default=None, help="Write report.json to this path. Default: no file")
 
 
@@ -139,6 +170,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requirement(id, needs=()): bind a check to a requirement of spec/requirements.yaml"
     )
+    # The probes of the extended and legacy endpoints are shared by several check modules (an uploaded
+    # file serves the files and the fine-tune checks): registered once as a plugin, each is sent once.
+    from conformance.suite import _extended_probes
+
+    if not config.pluginmanager.is_registered(_extended_probes):
+        config.pluginmanager.register(_extended_probes, "conformance.extended_probes")
 
 
 def _state(config: pytest.Config) -> RunState | None:
@@ -161,12 +198,21 @@ def _state(config: pytest.Config) -> RunState | None:
             timeout=config.getoption("--oai-timeout"),
             max_requests=config.getoption("--oai-max-requests"),
             max_tokens=config.getoption("--oai-max-tokens"),
+            max_run_seconds=config.getoption("--oai-run-timeout", None),
+            token_budget=config.getoption("--oai-token-budget", None),
+            verify_tls=False if config.getoption("--oai-insecure", False) else None,
+            profile=config.getoption("--oai-profile", "all"),
+            capabilities=config.getoption("--oai-capabilities", None),
         )
     except TargetConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     only = config.getoption("--oai-requirements")
     selected = frozenset(part.strip() for part in only.split(",") if part.strip()) if only else None
-    state = RunState(target=target, catalogue=load_catalogue(), selected=selected)
+    catalogue = load_catalogue()
+    unknown = sorted((selected or frozenset()) - set(catalogue.ids()))
+    if unknown:
+        raise pytest.UsageError(f"--oai-requirements: unknown id(s) {', '.join(unknown)}; see 'oai-conformance list'")
+    state = RunState(target=target, catalogue=catalogue, selected=selected)
     config.stash[_STATE] = state
     return state
 
@@ -177,7 +223,14 @@ def install_state(config: pytest.Config, state: RunState) -> None:
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     state = _state(config)
-    if state is None or state.selected is None:
+    if state is None:
+        if any(item.get_closest_marker("requirement") for item in items):
+            # One clear usage error, not an ERROR per check.
+            raise pytest.UsageError(
+                "no target: pass --oai-base-url URL (or set OPENAI_BASE_URL) to run the conformance suite"
+            )
+        return
+    if state.selected is None:
         return
     keep, drop = [], []
     for item in items:
@@ -206,7 +259,16 @@ def _oai_preconditions(request: pytest.FixtureRequest) -> None:
     if marker is None:
         return
     state = _require_state(request)
-    for need in marker.kwargs.get("needs", ()):
+    needs: tuple[str, ...] = marker.kwargs.get("needs", ())
+    declared = state.target.capabilities
+    if declared is not None:
+        capability = state.catalogue[marker.args[0]].capability
+        for need in dict.fromkeys((*needs, capability)):
+            if need in NEEDS and need not in declared:
+                pytest.skip(f"{UNSUPPORTED_PREFIX} {need}: not among the declared capabilities (--capabilities)")
+    for need in needs:
+        if need not in MODEL_CAPABILITIES:
+            continue  # endpoint families without a model: the check itself probes them
         choice = state.model_choice(need)
         if choice.status == "unsupported":
             pytest.skip(f"{UNSUPPORTED_PREFIX} {need}: {choice.detail}")
@@ -230,6 +292,11 @@ def client(run_state: RunState) -> HttpClient:
 
 
 def _model(state: RunState, capability: str) -> str:
+    # Session fixtures are set up before the precondition check: a capability declared absent must stop
+    # its probes here, or they would be sent anyway.
+    declared = state.target.capabilities
+    if declared is not None and capability not in declared:
+        pytest.skip(f"{UNSUPPORTED_PREFIX} {capability}: not among the declared capabilities (--capabilities)")
     choice = state.model_choice(capability)
     if choice.model is None:
         pytest.skip(f"no model for {capability}: {choice.detail}")
@@ -332,6 +399,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.when == "teardown":
         return report
     outcome, message, violation = classify(exc, state)
+    _redact_report(report, state.client.redact)
     if outcome in (Outcome.SKIP, Outcome.UNSUPPORTED) and report.outcome == "failed":
         # Shown as a skip by pytest too, for people who run the suite directly with pytest.
         report.outcome = "skipped"
@@ -347,6 +415,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         )
     )
     return report
+
+
+def _redact_report(report: pytest.TestReport, redact: Any) -> None:
+    """pytest prints failures itself when the suite is run directly: never with the key in them (a provider
+    that echoes it puts it into the Violation's "Received", a -l traceback shows it in locals)."""
+    if not redact.secrets:
+        return
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        if any(secret in text for secret in redact.secrets):
+            report.longrepr = redact(text)
+    report.sections = [(name, redact(content)) for name, content in report.sections]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -94,9 +94,12 @@ _HINTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # capability: (name fragments that make a model more likely, fragments that rule it out)
     "chat": (
         ("chat", "gpt", "turbo", "instruct-chat", "-it", "llama", "qwen", "mistral", "gemma"),
-        ("embed", "rerank"),
+        ("embed", "rerank", "bge", "minilm"),  # embedding-only families would waste the three probes
     ),
-    "completions": (("instruct", "davinci", "babbage", "ft:", "text-", "base", "gpt"), ("embed", "rerank")),
+    "completions": (
+        ("instruct", "davinci", "babbage", "ft:", "text-", "base", "gpt"),
+        ("embed", "rerank", "bge", "minilm"),
+    ),
     "embeddings": (("embed", "minilm", "bge", "e5", "gte"), ()),
 }
 MAX_CANDIDATES = 3

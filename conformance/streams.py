@@ -50,7 +50,7 @@ def classify(event: Event, number: int) -> Item:
         return Item(number, event, Kind.DONE)
     try:
         payload = json.loads(event.data)
-    except ValueError:
+    except (ValueError, RecursionError):  # a JSON bomb (deep nesting) is not JSON a client can use
         return Item(number, event, Kind.INVALID, event.data)
     if not isinstance(payload, dict):
         return Item(number, event, Kind.INVALID, payload)
