@@ -22,6 +22,7 @@ from conformance.report.view import (
     Report,
     Row,
     capabilities,
+    client_readiness,
     counts_text,
     first_line,
     fmt_score,
@@ -72,6 +73,7 @@ def render_html(report: Report) -> str:
         provider=provider(report),
         summary=report["summary"],
         capabilities=capabilities(report),
+        readiness=client_readiness(report),
         levels=[level for level in LEVELS if any(row["level"] == level for row in results)],
         rows=[_row(row) for row in results],
     )

@@ -18,6 +18,7 @@ import jsonschema
 
 from conformance import __version__
 from conformance.catalogue import spec_dir
+from conformance.report.readiness import readiness
 from conformance.results import Level, Outcome, aggregate
 from conformance.scoring import Scored, summarise
 
@@ -95,6 +96,10 @@ def build_report(state: RunState, *, aborted: str | None = None) -> dict[str, An
         "summary": summarise(scored),
         "results": rows,
     }
+    if aborted:
+        # A run that stopped early proves nothing: no verdict may read as a pass.
+        report["summary"]["verdicts"] = {"client_compatible": False, "spec_conformant": False}
+    report["summary"]["readiness"] = readiness(report)  # which clients work: derived from the rows' breaks
     redact = client.redact if client else None
     return redact.walk(report) if redact else report
 

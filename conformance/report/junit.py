@@ -11,7 +11,16 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from conformance.report.view import Report, Row, exchange_line, first_line, fmt_score, primary_check, provider
+from conformance.report.view import (
+    Report,
+    Row,
+    client_readiness,
+    exchange_line,
+    first_line,
+    fmt_score,
+    primary_check,
+    provider,
+)
 
 # XML 1.0 cannot carry most C0 controls, lone surrogates or U+FFFE/U+FFFF even as character
 # references; a provider's body may contain them, so they are shown as \xNN / \uNNNN instead.
@@ -60,6 +69,8 @@ def _properties(report: Report) -> list[tuple[str, str]]:
         ("requests", str(report["usage"]["requests"])),
         ("completion_tokens", str(report["usage"]["completion_tokens"])),
     ]
+    for client, status, failing in client_readiness(report):
+        props.append((f"readiness.{client}", status + (f" ({', '.join(failing)})" if failing else "")))
     if report["run"]["aborted"]:
         props.append(("aborted", report["run"]["aborted"]))
     return props

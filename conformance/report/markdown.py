@@ -14,6 +14,7 @@ from conformance.report.view import (
     SYMBOLS,
     Report,
     Row,
+    client_readiness,
     counts_text,
     exchange_line,
     first_evidence,
@@ -41,6 +42,7 @@ def mark(flag: bool) -> str:
 def render_markdown(report: Report) -> str:
     lines = [
         *_header(report),
+        *_readiness(report),
         *_capabilities(report),
         *_failures(report),
         *_unsupported(report),
@@ -74,6 +76,14 @@ def _header(report: Report) -> list[str]:
         "",
     ]
     return lines
+
+
+def _readiness(report: Report) -> list[str]:
+    rows = [
+        [md.text(client), status, ", ".join(md.code(i) for i in failing) or "—"]
+        for client, status, failing in client_readiness(report)
+    ]
+    return ["### Client readiness", "", *md.table(["client", "status", "failing requirements"], rows, "lll"), ""]
 
 
 def _capabilities(report: Report) -> list[str]:

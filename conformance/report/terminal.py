@@ -11,8 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from conformance.report.view import client_readiness
 from conformance.results import CheckResult, Outcome
 
+READINESS_STYLES = {"ready": "green", "ready with limitations": "yellow", "broken": "bold red"}
 STYLES = {
     "PASS": "green",
     "FAIL": "bold red",
@@ -134,5 +136,9 @@ def _render_summary(report: dict[str, Any], console: Console, report_path: str |
         f"{usage['requests']} requests, {usage['completion_tokens']} completion tokens billed, "
         f"{report['run']['duration_s']:.1f} s"
     )
+    clients = [
+        f"{client} [{READINESS_STYLES.get(status, '')}]{status}[/]" for client, status, _ in client_readiness(report)
+    ]
+    console.print("clients: " + " · ".join(clients))
     if report_path:
         console.print(f"report: {report_path}")

@@ -92,3 +92,17 @@ def shorten(text: str, limit: int) -> str:
 def counts_text(counts: dict[str, int]) -> str:
     """``13 PASS, 1 FAIL`` (outcomes with a zero count are left out)."""
     return ", ".join(f"{counts[outcome]} {outcome}" for outcome in OUTCOMES if counts.get(outcome)) or "nothing run"
+
+
+READINESS_LABELS = {"ready": "ready", "limited": "ready with limitations", "broken": "broken"}
+
+
+def client_readiness(report: Report) -> list[tuple[str, str, list[str]]]:
+    """(client, status label, failing requirement ids) for every client, from the report or its rows."""
+    from conformance.report.readiness import readiness
+
+    table = report["summary"].get("readiness") or readiness(report)
+    return [
+        (client, READINESS_LABELS.get(entry["status"], entry["status"]), list(entry.get("failing", [])))
+        for client, entry in table.items()
+    ]
