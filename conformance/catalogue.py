@@ -36,7 +36,26 @@ CAPABILITIES = (
     "engines",
     "sdk",
     "transport",
+    "contract",  # the OpenAPI description as a whole (property tests: schemas, every operation works)
 )
+#: Endpoint families a check can need and a user can declare (``--capabilities``): a declared set
+#: without one of them makes its requirements UNSUPPORTED instead of probing the provider.
+DECLARABLE_CAPABILITIES = (
+    "chat",
+    "completions",
+    "embeddings",
+    "images",
+    "moderations",
+    "files",
+    "fine_tunes",
+    "edits",
+    "engines",
+)
+#: ``--profile``: core is what every OpenAI-compatible server is used for; extended adds the newer
+#: optional endpoints; legacy is the deprecated ones (and model delete, which needs a fine-tuned model).
+PROFILES = ("core", "extended", "legacy", "all")
+EXTENDED_CAPABILITIES = ("images", "moderations", "files")
+LEGACY_CAPABILITIES = ("edits", "engines", "fine_tunes")
 _REQUIRED = ("id", "level", "title", "statement", "source", "endpoint", "capability", "breaks", "faults")
 _OPTIONAL = ("tags", "status", "since", "notes")
 
@@ -105,6 +124,29 @@ class Catalogue:
 
     def ids(self) -> list[str]:
         return [r.id for r in self.requirements]
+
+
+def profile_of(requirement: Requirement) -> str:
+    """The smallest profile a requirement belongs to: "core", "extended" or "legacy".
+
+    Derived from the capability; a requirement of a core capability that only legacy endpoints can
+    exercise (model delete) carries the tag ``legacy``.
+    """
+    if requirement.capability in LEGACY_CAPABILITIES or "legacy" in requirement.tags:
+        return "legacy"
+    if requirement.capability in EXTENDED_CAPABILITIES:
+        return "extended"
+    return "core"
+
+
+def in_profile(requirement: Requirement, profile: str) -> bool:
+    """Whether ``--profile profile`` runs the requirement (extended includes core; legacy stands alone)."""
+    own = profile_of(requirement)
+    if profile == "all":
+        return True
+    if profile == "extended":
+        return own in ("core", "extended")
+    return own == profile
 
 
 def spec_dir() -> Path:

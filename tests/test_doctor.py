@@ -32,7 +32,7 @@ from conformance.doctor import (
     to_json,
 )
 from conformance.http import Exchange, Redactor
-from conformance.reference import ReferenceServer
+from conformance.reference import REFERENCE_MODELS, ReferenceServer
 from conformance.target import TargetConfigError
 
 from .conftest import TEST_KEY
@@ -305,7 +305,7 @@ def test_finds_the_v1_base(host: str, suffix: str, kinds: list[str], requests: i
     assert diagnosis.key_status == "accepted"
     assert [problem.kind for problem in diagnosis.url_problems] == kinds
     assert diagnosis.requests == requests
-    assert diagnosis.listed_models == REF_IDS
+    assert diagnosis.listed_models == tuple(model.id for model in REFERENCE_MODELS)
     assert diagnosis.exit_code == EXIT_OK
     assert diagnosis.settings is not None
     assert diagnosis.settings.host_only == host

@@ -681,7 +681,7 @@ def test_unknown_route(server: ReferenceServer, anon: httpx.Client, method: str,
         ("DELETE", "/embeddings", "POST"),
         ("PUT", "/completions", "POST"),
         ("POST", "/models", "GET"),
-        ("DELETE", "/models/ref-chat", "GET"),
+        ("PUT", "/models/ref-chat", "GET"),  # DELETE is routed: seed 002's model delete
     ],
 )
 def test_wrong_method(client: httpx.Client, method: str, path: str, allow: str) -> None:

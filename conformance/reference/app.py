@@ -22,12 +22,17 @@ from .auth import DEFAULT_API_KEY, check_authorization
 from .catalog import REFERENCE_MODELS, find_model
 from .chat import chat_chunks, chat_response, plan_chat
 from .completions import completion_chunks, completion_response, plan_completion
+from .edits import edit_response, engine_card, engine_not_found, engines, validate_edit
 from .embeddings import embedding_response
 from .errors import ApiError, invalid_request, model_not_found
 from .faults import FaultSet
+from .files import FileStore, file_not_found
+from .fine_tunes import FineTuneStore, Job, TunedModels, fine_tune_not_found, validate_fine_tune
+from .images import image_png, images_response, parse_image_name, validate_image_request
 from .middleware import RequestContextMiddleware
+from .moderations import moderation_response, validate_moderation
 from .policy import Policy
-from .sse import encode_event
+from .sse import DONE, encode_event
 from .validation import validate_chat, validate_completion, validate_embedding
 
 __all__ = ["ReferenceApp", "create_app"]
@@ -74,6 +79,10 @@ class _Endpoints:
         self.faults = faults
         self.policy = policy
         self.stream_delay = stream_delay
+        # State of the stateful endpoints lives per app instance (each fault combination has its own).
+        self.files = FileStore()
+        self.tuned_models = TunedModels()
+        self.fine_tunes = FineTuneStore(self.files, self.tuned_models)
 
     # -- shared plumbing ----------------------------------------------------------------------------
 
@@ -126,20 +135,40 @@ class _Endpoints:
     async def list_models(self, request: Request) -> Response:
         if (denied := self.denied(request)) is not None:
             return denied
-        payload = {"object": "list", "data": [model.card() for model in REFERENCE_MODELS]}
+        cards = [model.card() for model in REFERENCE_MODELS] + self.tuned_models.cards()
+        payload = {"object": "list", "data": cards}
         return JSONResponse(self.faults.apply("models.list", payload))
 
     async def retrieve_model(self, request: Request) -> Response:
         model_id: str = request.path_params["model"]
+        if request.method == "DELETE":
+            return await self.delete_model(request, model_id)
         if not model_id:
             # "/v1/models/" (trailing slash) is the list, not a model with an empty id.
             return await self.list_models(request)
         if (denied := self.denied(request)) is not None:
             return denied
         model = find_model(model_id)
-        if model is None:
+        card = model.card() if model is not None else self.tuned_models.get(model_id)
+        if card is None:
             return self.error(model_not_found(model_id), path=request.url.path)
-        return JSONResponse(self.faults.apply("models.retrieve", model.card()))
+        return JSONResponse(self.faults.apply("models.retrieve", card))
+
+    async def delete_model(self, request: Request, model_id: str) -> Response:
+        """Seed 002: only fine-tuned models (the ones the jobs produced) can be deleted."""
+        if (denied := self.denied(request)) is not None:
+            return denied
+        if find_model(model_id) is not None:
+            message = f"You cannot delete {model_id}: only fine-tuned models your organization owns can be deleted."
+            forbidden = ApiError(403, message, "invalid_request_error", "model", "model_not_deletable")
+            return self.error(forbidden, path=request.url.path)
+        if self.tuned_models.get(model_id) is None:
+            return self.error(model_not_found(model_id), path=request.url.path)
+        deletion = (200, {"id": model_id, "object": "model", "deleted": True}, True)
+        status, payload, delete = self.faults.apply("models.delete", deletion, model_id=model_id)
+        if delete:
+            self.tuned_models.delete(model_id)
+        return JSONResponse(payload, status_code=status) if payload is not None else Response(status_code=status)
 
     async def chat_completions(self, request: Request) -> Response:
         if (denied := self.denied(request)) is not None:
@@ -183,6 +212,214 @@ class _Endpoints:
         payload = embedding_response(embedding)
         return JSONResponse(self.faults.apply("embedding.response", payload, request=body))
 
+    # -- images, moderations, files, fine-tunes, edits, engines --------------------------------------
+
+    async def form_body(self, request: Request) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]] | Response:
+        """A multipart body as (text fields, uploads by field name → (filename, bytes)), or the 400."""
+        if request.headers.get("content-type", "").split(";", 1)[0].strip().lower() != "multipart/form-data":
+            return self.error(
+                invalid_request("This endpoint expects a multipart/form-data body."), path=request.url.path
+            )
+        fields: dict[str, str] = {}
+        uploads: dict[str, tuple[str, bytes]] = {}
+        try:
+            async with request.form(max_files=8, max_fields=64) as form:
+                for key, value in form.multi_items():
+                    if isinstance(value, str):
+                        fields[key] = value
+                    else:
+                        uploads[key] = (value.filename or "", await value.read())
+        except HTTPException as exc:
+            return self.error(invalid_request(f"Malformed multipart body: {exc.detail}"), path=request.url.path)
+        return fields, uploads
+
+    def images(self, request: Request, route: str, fields: dict[str, Any], image: bytes | None) -> Response:
+        fields = self.faults.apply("images.request", dict(fields), route=route)
+        parsed = validate_image_request(route, fields, image)
+        if isinstance(parsed, ApiError):
+            return self.error(parsed, path=request.url.path)
+        base = str(request.base_url)
+        payload = self.faults.apply("images.response", images_response(parsed, base), route=route, base_url=base)
+        return JSONResponse(payload)
+
+    async def image_generations(self, request: Request) -> Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        body = await self.json_body(request)
+        if isinstance(body, Response):
+            return body
+        if not isinstance(body, dict):
+            return self.error(invalid_request("The request body must be a JSON object."), path=request.url.path)
+        return self.images(request, "generations", body, None)
+
+    async def image_edits(self, request: Request) -> Response:
+        return await self.image_upload(request, "edits")
+
+    async def image_variations(self, request: Request) -> Response:
+        return await self.image_upload(request, "variations")
+
+    async def image_upload(self, request: Request, route: str) -> Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        form = await self.form_body(request)
+        if isinstance(form, Response):
+            return form
+        fields, uploads = form
+        image = uploads.get("image")
+        return self.images(request, route, fields, image[1] if image else None)
+
+    async def image_file(self, request: Request) -> Response:
+        """What an image ``url`` points at. No key needed: like OpenAI's signed URLs, the URL is the grant."""
+        parsed = parse_image_name(request.path_params["name"])
+        if parsed is None:
+            return self.error(invalid_request("No such image.", status=404), path=request.url.path)
+        return Response(image_png(*parsed), media_type="image/png", headers={"cache-control": "max-age=3600"})
+
+    async def moderations(self, request: Request) -> Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        body = await self.json_body(request)
+        if isinstance(body, Response):
+            return body
+        parsed = validate_moderation(body, self.policy)
+        if isinstance(parsed, ApiError):
+            return self.error(parsed, path=request.url.path)
+        payload = moderation_response(*parsed)
+        return JSONResponse(self.faults.apply("moderations.response", payload, request=body))
+
+    async def files_root(self, request: Request) -> Response:
+        """GET lists the files (optionally of one ``purpose``); POST uploads one (multipart)."""
+        if (denied := self.denied(request)) is not None:
+            return denied
+        if request.method == "POST":
+            return await self.upload_file(request)
+        purpose = request.query_params.get("purpose")
+        cards = [f.card() for f in self.files.all() if purpose is None or f.purpose == purpose]
+        return JSONResponse(self.faults.apply("files.response", {"object": "list", "data": cards}, route="list"))
+
+    async def upload_file(self, request: Request) -> Response:
+        form = await self.form_body(request)
+        if isinstance(form, Response):
+            return form
+        fields = self.faults.apply("files.request", form[0], route="upload")
+        filename, content = form[1].get("file", ("", None))
+        problem = self.files.validate_upload(fields.get("purpose"), filename, content)
+        if problem is not None or content is None:
+            return self.error(problem or invalid_request("No file."), path=request.url.path)
+        stored = self.files.add(filename, fields["purpose"], content)
+        return JSONResponse(self.faults.apply("files.response", stored.card(), route="upload"))
+
+    async def file_item(self, request: Request) -> Response:
+        """GET retrieves the file object; DELETE deletes the file."""
+        if (denied := self.denied(request)) is not None:
+            return denied
+        file_id: str = request.path_params["file_id"]
+        stored = self.files.get(file_id)
+        if stored is None:
+            return self.error(file_not_found(file_id), path=request.url.path)
+        if request.method == "GET":
+            return JSONResponse(self.faults.apply("files.response", stored.card(), route="retrieve"))
+        deletion = (200, {"id": file_id, "object": "file", "deleted": True}, True)
+        status, payload, delete = self.faults.apply("files.delete", deletion, file_id=file_id)
+        if delete:
+            self.files.delete(file_id)
+        return JSONResponse(payload, status_code=status) if payload is not None else Response(status_code=status)
+
+    async def file_content(self, request: Request) -> Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        file_id: str = request.path_params["file_id"]
+        stored = self.files.get(file_id)
+        if stored is None:
+            return self.error(file_not_found(file_id), path=request.url.path)
+        body, media_type = self.faults.apply("files.content", (stored.content, "application/octet-stream"), file=stored)
+        return Response(body, media_type=media_type)
+
+    async def fine_tunes_root(self, request: Request) -> Response:
+        """GET lists the jobs (without their events, as seed 002 shows); POST creates one."""
+        if (denied := self.denied(request)) is not None:
+            return denied
+        if request.method == "GET":
+            payload = {"object": "list", "data": [job.card(with_events=False) for job in self.fine_tunes.all()]}
+            return JSONResponse(self.faults.apply("fine_tunes.response", payload, route="list"))
+        body = await self.json_body(request)
+        if isinstance(body, Response):
+            return body
+        parsed = validate_fine_tune(body, self.files)
+        if isinstance(parsed, ApiError):
+            return self.error(parsed, path=request.url.path)
+        job = self.fine_tunes.create(parsed)
+        return JSONResponse(self.faults.apply("fine_tunes.response", job.card(), route="create", request=body))
+
+    def job(self, request: Request) -> Job | Response:
+        job_id: str = request.path_params["fine_tune_id"]
+        job = self.fine_tunes.get(job_id)
+        return job if job is not None else self.error(fine_tune_not_found(job_id), path=request.url.path)
+
+    async def retrieve_fine_tune(self, request: Request) -> Response:
+        """Reading a job moves it one step (see fine_tunes.py): the lifecycle is driven by the client."""
+        if (denied := self.denied(request)) is not None:
+            return denied
+        job = self.job(request)
+        if isinstance(job, Response):
+            return job
+        self.fine_tunes.advance(job)
+        return JSONResponse(self.faults.apply("fine_tunes.response", job.card(), route="retrieve"))
+
+    async def cancel_fine_tune(self, request: Request) -> Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        job = self.job(request)
+        if isinstance(job, Response):
+            return job
+        problem = self.fine_tunes.cancel(job)
+        if problem is not None:
+            return self.error(problem, path=request.url.path)
+        return JSONResponse(self.faults.apply("fine_tunes.response", job.card(), route="cancel"))
+
+    async def fine_tune_events(self, request: Request) -> Response:
+        """The events so far; with ``?stream=true`` the job runs to its end and its events are streamed."""
+        if (denied := self.denied(request)) is not None:
+            return denied
+        job = self.job(request)
+        if isinstance(job, Response):
+            return job
+        flag = request.query_params.get("stream", "false").lower()
+        if flag not in ("true", "false"):
+            error = invalid_request(f"Invalid 'stream': '{flag}' is not a boolean.", "stream", "invalid_value")
+            return self.error(error, path=request.url.path)
+        if flag == "true":
+            self.fine_tunes.run_to_end(job)
+            items: list[Any] = [*job.card()["events"], DONE]
+            return self.stream(items, site="fine_tunes.stream", kind="fine_tune", body={"fine_tune_id": job.id})
+        payload = {"object": "list", "data": job.card()["events"]}
+        return JSONResponse(self.faults.apply("fine_tunes.response", payload, route="events"))
+
+    async def edits(self, request: Request) -> Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        body = await self.json_body(request)
+        if isinstance(body, Response):
+            return body
+        parsed = validate_edit(body, self.policy)
+        if isinstance(parsed, ApiError):
+            return self.error(parsed, path=request.url.path)
+        return JSONResponse(self.faults.apply("edits.response", edit_response(parsed), request=body))
+
+    async def list_engines(self, request: Request) -> Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        return JSONResponse(self.faults.apply("engines.response", {"object": "list", "data": engines()}, route="list"))
+
+    async def retrieve_engine(self, request: Request) -> Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        engine_id: str = request.path_params["engine_id"]
+        model = find_model(engine_id)
+        if model is None:
+            return self.error(engine_not_found(engine_id), path=request.url.path)
+        return JSONResponse(self.faults.apply("engines.response", engine_card(model), route="retrieve"))
+
     # -- exception handlers -------------------------------------------------------------------------
 
     async def http_exception(self, request: Request, exc: Exception) -> Response:
@@ -225,10 +462,25 @@ def create_app(
     routes = [
         Route("/v1/models", endpoints.list_models, methods=["GET"]),
         # `:path` so ids containing ':' or '/' match, and "/v1/models/" reaches the handler.
-        Route("/v1/models/{model:path}", endpoints.retrieve_model, methods=["GET"]),
+        Route("/v1/models/{model:path}", endpoints.retrieve_model, methods=["GET", "DELETE"]),
         Route("/v1/chat/completions", endpoints.chat_completions, methods=["POST"]),
         Route("/v1/completions", endpoints.completions, methods=["POST"]),
         Route("/v1/embeddings", endpoints.embeddings, methods=["POST"]),
+        Route("/v1/images/generations", endpoints.image_generations, methods=["POST"]),
+        Route("/v1/images/edits", endpoints.image_edits, methods=["POST"]),
+        Route("/v1/images/variations", endpoints.image_variations, methods=["POST"]),
+        Route("/v1/_images/{name}", endpoints.image_file, methods=["GET"]),
+        Route("/v1/moderations", endpoints.moderations, methods=["POST"]),
+        Route("/v1/files", endpoints.files_root, methods=["GET", "POST"]),
+        Route("/v1/files/{file_id}", endpoints.file_item, methods=["GET", "DELETE"]),
+        Route("/v1/files/{file_id}/content", endpoints.file_content, methods=["GET"]),
+        Route("/v1/fine-tunes", endpoints.fine_tunes_root, methods=["GET", "POST"]),
+        Route("/v1/fine-tunes/{fine_tune_id}", endpoints.retrieve_fine_tune, methods=["GET"]),
+        Route("/v1/fine-tunes/{fine_tune_id}/cancel", endpoints.cancel_fine_tune, methods=["POST"]),
+        Route("/v1/fine-tunes/{fine_tune_id}/events", endpoints.fine_tune_events, methods=["GET"]),
+        Route("/v1/edits", endpoints.edits, methods=["POST"]),
+        Route("/v1/engines", endpoints.list_engines, methods=["GET"]),
+        Route("/v1/engines/{engine_id}", endpoints.retrieve_engine, methods=["GET"]),
     ]
     app = ReferenceApp(
         routes=routes,

@@ -10,7 +10,9 @@ from .errors import ApiError, invalid_request
 __all__ = [
     "CHAT",
     "COMPLETIONS",
+    "EDITS",
     "EMBEDDINGS",
+    "MODERATIONS",
     "REFERENCE_MODELS",
     "ReferenceModel",
     "find_model",
@@ -21,12 +23,14 @@ __all__ = [
 CHAT: Final = "v1/chat/completions"
 COMPLETIONS: Final = "v1/completions"
 EMBEDDINGS: Final = "v1/embeddings"
+EDITS: Final = "v1/edits"
+MODERATIONS: Final = "v1/moderations"
 
 
 @dataclass(frozen=True, slots=True)
 class ReferenceModel:
     id: str
-    endpoint: str  # one of CHAT, COMPLETIONS, EMBEDDINGS
+    endpoint: str  # one of CHAT, COMPLETIONS, EMBEDDINGS, EDITS, MODERATIONS
     created: int
     owned_by: str = "oai-conformance"
 
@@ -41,11 +45,20 @@ REFERENCE_MODELS: Final[tuple[ReferenceModel, ...]] = (
     # A fine-tuned completion model: the classic "model does not exist" report when used on chat.
     ReferenceModel("ft:ref-instruct:acme::abc123", COMPLETIONS, 1_700_000_002),
     ReferenceModel("ref-embed", EMBEDDINGS, 1_700_000_003),
+    # Listed after the original four so model discovery and MODELS-007 see the same first models.
+    ReferenceModel("ref-edit", EDITS, 1_700_000_004),
+    ReferenceModel("ref-moderation", MODERATIONS, 1_700_000_005),
 )
 
 _BY_ID: Final = {model.id: model for model in REFERENCE_MODELS}
 
-_KIND: Final = {CHAT: "a chat model", COMPLETIONS: "a completion model", EMBEDDINGS: "an embedding model"}
+_KIND: Final = {
+    CHAT: "a chat model",
+    COMPLETIONS: "a completion model",
+    EMBEDDINGS: "an embedding model",
+    EDITS: "an edit model",
+    MODERATIONS: "a moderation model",
+}
 
 
 def find_model(model_id: str) -> ReferenceModel | None:

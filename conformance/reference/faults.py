@@ -64,6 +64,19 @@ SITES: Final = (
     "completion.response",
     "completion.chunks",
     "embedding.response",
+    # images, moderations, files, fine-tunes, edits, engines, model delete: see endpoint_faults.py
+    "images.request",
+    "images.response",
+    "moderations.response",
+    "files.request",
+    "files.response",
+    "files.content",
+    "files.delete",
+    "fine_tunes.response",
+    "fine_tunes.stream",
+    "edits.response",
+    "engines.response",
+    "models.delete",
     "stream.frames",
     "stream.headers",
     "error",
@@ -950,4 +963,12 @@ def _stream_non_json_event(value: list[Any], **_: Any) -> list[Any]:
 
 
 # The stream faults and the legal variations live in their own modules; importing them registers them.
-from . import base_url_faults, endpoint_faults, hostile_faults, sdk_faults, stream_faults, variations  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    base_url_faults,
+    endpoint_faults,
+    hostile_faults,
+    property_faults,
+    sdk_faults,
+    stream_faults,
+    variations,
+)

@@ -542,6 +542,14 @@ def test_stream_is_delivered_incrementally(chat_stream: StreamExchange) -> None:
 # -- errors ---------------------------------------------------------------------------------------------------
 
 
+def _is_completion_body(stream: StreamExchange) -> bool:
+    try:
+        body = stream.json()
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and "choices" in body and "error" not in body
+
+
 @requirement("CHAT-STREAM-080", needs="chat")
 def test_error_before_streaming_is_a_real_status(stream_unknown_model: StreamExchange) -> None:
     # The envelope's shape is ERR-001's verdict; this rule is about status and framing.
@@ -552,6 +560,8 @@ def test_error_before_streaming_is_a_real_status(stream_unknown_model: StreamExc
         found = streams.items(stream)
         if found and not any(item.kind is Kind.ERROR for item in found) and streams.chunks(stream):
             raise NotApplicable("the provider served the unknown model (see ERR-005): no error to judge")
+        if not found and _is_completion_body(stream):  # served, but not streamed: CHAT-STREAM-008's verdict
+            raise NotApplicable("the provider served the unknown model in one JSON body (see ERR-005): no error here")
         raise Violation(
             "An error known before streaming was sent as a 200 stream",
             expected="a 4xx/5xx status with a JSON error body",
