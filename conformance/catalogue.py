@@ -11,7 +11,6 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -150,14 +149,13 @@ def in_profile(requirement: Requirement, profile: str) -> bool:
 
 
 def spec_dir() -> Path:
-    """The directory holding the contract files, installed (``conformance.spec``) or in a checkout."""
-    try:
-        installed = Path(str(resources.files("conformance.spec")))
-        if (installed / "requirements.yaml").is_file():
-            return installed
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parent.parent / "spec"
+    """The directory holding the contract files: ``conformance/spec`` in an installed package (pyproject maps
+    the repository's ``spec/`` there), or ``spec/`` beside the package in a checkout or editable install."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "spec", here.parent / "spec"):
+        if (candidate / "requirements.yaml").is_file():
+            return candidate
+    raise CatalogueError(f"spec/requirements.yaml is missing (looked in {here / 'spec'} and {here.parent / 'spec'})")
 
 
 def _as_tuple(entry_id: str, key: str, value: Any) -> tuple[str, ...]:
