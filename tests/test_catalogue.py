@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import pkgutil
+import shutil
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
 
+import conformance.catalogue
 import conformance.suite
 from conformance.catalogue import CatalogueError, load_catalogue, parse_catalogue
 
@@ -90,3 +94,18 @@ def test_unknown_requirement_id_fails_collection(pytester: pytest.Pytester) -> N
     result = pytester.runpytest("-p", "conformance.plugin")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*NOPE-999*no such id*"])
+
+
+def test_spec_dir_is_found_in_the_installed_layout(tmp_path: Path) -> None:
+    # An installed wheel has conformance/spec/ beside catalogue.py (no __init__.py there); a checkout
+    # has spec/ beside the package. Loading catalogue.py from a copy in the installed layout must find it.
+    package = tmp_path / "site-packages" / "conformance"
+    (package / "spec").mkdir(parents=True)
+    shutil.copy(Path(conformance.catalogue.__file__), package / "catalogue.py")
+    (package / "spec" / "requirements.yaml").write_text("version: 1\nrequirements: []\n")
+    module_spec = importlib.util.spec_from_file_location("installed_catalogue", package / "catalogue.py")
+    assert module_spec is not None
+    assert module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    assert module.spec_dir() == package / "spec"
