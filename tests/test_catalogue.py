@@ -7,6 +7,7 @@ import importlib.util
 import inspect
 import pkgutil
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 
@@ -107,5 +108,9 @@ def test_spec_dir_is_found_in_the_installed_layout(tmp_path: Path) -> None:
     assert module_spec is not None
     assert module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    assert module.spec_dir() == package / "spec"
+    sys.modules["installed_catalogue"] = module  # dataclasses look their module up while it executes
+    try:
+        module_spec.loader.exec_module(module)
+        assert module.spec_dir() == package / "spec"
+    finally:
+        del sys.modules["installed_catalogue"]
