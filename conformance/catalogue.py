@@ -211,7 +211,8 @@ def parse_requirement(entry: Any) -> Requirement:
 
 
 def parse_catalogue(text: str) -> Catalogue:
-    data = yaml.safe_load(text)
+    # libyaml's loader when PyYAML has it: the catalogue is read at every start, ten times faster so.
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(data, dict) or not isinstance(data.get("requirements"), list):
         raise CatalogueError("the catalogue is a mapping with 'version' and a 'requirements' list")
     requirements = tuple(parse_requirement(entry) for entry in data["requirements"])

@@ -31,6 +31,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -500,6 +501,20 @@ class HttpClient:
                 value = usage.get(key)
                 if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                     setattr(self.usage, key, getattr(self.usage, key) + value)
+
+    @contextlib.contextmanager
+    def slots(self, count: int = 1) -> Iterator[None]:
+        """Hold ``count`` slots of the concurrency limit while another HTTP stack sends (openai-python's
+        transport, the property run's schemathesis), so that the limit covers every request of the run."""
+        taken = 0
+        try:
+            for _ in range(min(count, self.target.concurrency)):
+                self._slots.acquire()
+                taken += 1
+            yield
+        finally:
+            for _ in range(taken):
+                self._slots.release()
 
     # -- requests sent by the official SDKs (conformance.sdk) through their own transport ------------
 

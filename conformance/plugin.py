@@ -13,6 +13,7 @@ carry no requirement marker.
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ import pytest
 from conformance import probes
 from conformance.catalogue import DECLARABLE_CAPABILITIES, Catalogue, CatalogueError, in_profile, load_catalogue
 from conformance.http import BudgetExhausted, Exchange, HttpClient, StreamExchange
+from conformance.probe_cache import ProbeCache, probe, reads_slow
 from conformance.probes import ModelChoice
 from conformance.results import (
     CheckResult,
@@ -77,8 +79,14 @@ class RunState:
     _choices: dict[str, ModelChoice] = field(default_factory=dict)
     _listing: Exchange | None = None
     _listing_done: bool = False
+    # Requirement ids of the checks this session collected (after --requirements and the profile).
+    collected: frozenset[str] = frozenset()
+    probes: ProbeCache = field(init=False)
+    # Model discovery is shared by checks in the main thread and probes in prefetch workers.
+    _discovery: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
+        self.probes = ProbeCache(self)
         # A profile narrows the selection once, here, so collection and the report agree on what ran.
         if self.target.profile != "all":
             members = frozenset(r.id for r in self.catalogue.active if in_profile(r, self.target.profile))
@@ -92,30 +100,41 @@ class RunState:
 
     def listing(self) -> Exchange | None:
         """``GET /models``, sent once; model discovery and the model checks share it."""
-        if not self._listing_done:
-            self._listing_done = True
-            try:
-                self._listing = probes.list_models(self.client)
-            except BudgetExhausted:
-                self._listing = None
-        return self._listing
+        with self._discovery:
+            if not self._listing_done:
+                self._listing_done = True
+                try:
+                    self._listing = probes.list_models(self.client)
+                except BudgetExhausted:
+                    self._listing = None
+            return self._listing
 
     def model_choice(self, capability: str) -> ModelChoice:
         declared = self.target.capabilities
         if declared is not None and capability not in declared:
             # Declared absent: no model is probed for it (the user said there is none to find).
             return ModelChoice(capability, None, "declared", "unsupported", "not among the declared capabilities")
-        if capability not in self._choices:
-            listing = None if self.target.models.get(capability) else self.listing()
-            self._choices[capability] = probes.choose_model(self.client, capability, listing)
-        return self._choices[capability]
+        with self._discovery:
+            if capability not in self._choices:
+                listing = None if self.target.models.get(capability) else self.listing()
+                self._choices[capability] = probes.choose_model(self.client, capability, listing)
+            return self._choices[capability]
 
     def record(self, result: CheckResult) -> None:
         self.results.append(result)
         if self.on_result is not None:
             self.on_result(result)
 
-    def close(self) -> None:
+    def prefetch_workers(self) -> int:
+        """Threads that send shared probes ahead of the checks: none at ``--concurrency 1`` (every request
+        in check order, one at a time), else twice the limit (a worker may wait for a probe another one
+        is sending; the HTTP client's slots keep the requests in flight within the limit)."""
+        concurrency = self.target.concurrency
+        return 0 if concurrency <= 1 else 2 * concurrency
+
+    def close(self, *, interrupted: bool = False) -> None:
+        # Probes still in flight are bounded by their own deadlines; an interrupted run does not wait.
+        self.probes.close(wait_s=0.0 if interrupted else self.target.timeout)
         self.finished = time.time()
         if self._client is not None:
             self._client.close()
@@ -167,6 +186,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config.option, "tbstyle"):
+        # No terminal plugin (the CLI's inner run): nobody reads pytest's tracebacks, so they are formatted
+        # natively, without parsing the source of every frame of every failing check.
+        config.option.tbstyle = "native"
     config.addinivalue_line(
         "markers", "requirement(id, needs=()): bind a check to a requirement of spec/requirements.yaml"
     )
@@ -230,15 +253,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                 "no target: pass --oai-base-url URL (or set OPENAI_BASE_URL) to run the conformance suite"
             )
         return
-    if state.selected is None:
-        return
-    keep, drop = [], []
-    for item in items:
-        marker = item.get_closest_marker("requirement")
-        (keep if marker is None or marker.args[0] in state.selected else drop).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    if state.selected is not None:
+        keep, drop = [], []
+        for item in items:
+            marker = item.get_closest_marker("requirement")
+            (keep if marker is None or marker.args[0] in state.selected else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+    # The checks that read a slow probe (the property run, openai-node) go last: the others run while
+    # it is computed instead of waiting behind it.
+    items.sort(key=lambda item: reads_slow(item.fixturenames))
 
 
 # -- fixtures -------------------------------------------------------------------------------------------
@@ -281,12 +306,12 @@ def run_state(request: pytest.FixtureRequest) -> RunState:
     return _require_state(request)
 
 
-@pytest.fixture(scope="session")
+@probe
 def target(run_state: RunState) -> Target:
     return run_state.target
 
 
-@pytest.fixture(scope="session")
+@probe
 def client(run_state: RunState) -> HttpClient:
     return run_state.client
 
@@ -303,22 +328,22 @@ def _model(state: RunState, capability: str) -> str:
     return choice.model
 
 
-@pytest.fixture(scope="session")
+@probe
 def chat_model(run_state: RunState) -> str:
     return _model(run_state, "chat")
 
 
-@pytest.fixture(scope="session")
+@probe
 def completion_model(run_state: RunState) -> str:
     return _model(run_state, "completions")
 
 
-@pytest.fixture(scope="session")
+@probe
 def embedding_model(run_state: RunState) -> str:
     return _model(run_state, "embeddings")
 
 
-@pytest.fixture(scope="session")
+@probe
 def models_listing(run_state: RunState) -> Exchange:
     listing = run_state.listing()
     if listing is None:
@@ -326,27 +351,27 @@ def models_listing(run_state: RunState) -> Exchange:
     return listing
 
 
-@pytest.fixture(scope="session")
+@probe
 def chat_response(client: HttpClient, chat_model: str) -> Exchange:
     return probes.chat(client, chat_model)
 
 
-@pytest.fixture(scope="session")
+@probe
 def chat_stream(client: HttpClient, chat_model: str) -> StreamExchange:
     return probes.chat_stream(client, chat_model)
 
 
-@pytest.fixture(scope="session")
+@probe
 def completion_response(client: HttpClient, completion_model: str) -> Exchange:
     return probes.completion(client, completion_model)
 
 
-@pytest.fixture(scope="session")
+@probe
 def completion_stream(client: HttpClient, completion_model: str) -> StreamExchange:
     return probes.completion_stream(client, completion_model)
 
 
-@pytest.fixture(scope="session")
+@probe
 def embedding_response(client: HttpClient, embedding_model: str) -> Exchange:
     return probes.embedding(client, embedding_model)
 
@@ -429,11 +454,25 @@ def _redact_report(report: pytest.TestReport, redact: Any) -> None:
     report.sections = [(name, redact(content)) for name, content in report.sections]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Before the first check runs: note what was collected and start sending the shared probes the
+    collected checks need, ahead of them."""
+    state = session.config.stash.get(_STATE, None)
+    if state is None or session.config.option.collectonly:
+        return
+    if session.testsfailed and not session.config.option.continue_on_collection_errors:
+        return  # pytest ends the session: collection failed
+    checks = [item for item in session.items if item.get_closest_marker("requirement")]
+    state.collected = frozenset(item.get_closest_marker("requirement").args[0] for item in checks)  # type: ignore[union-attr]
+    state.probes.prefetch((name for item in checks for name in item.fixturenames), workers=state.prefetch_workers())
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(_STATE, None)
     if state is None:
         return
-    state.close()
+    state.close(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
     path = session.config.getoption("--oai-report", None)
     if path:
         from conformance.report.json_report import build_report, write_json

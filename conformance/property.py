@@ -39,17 +39,18 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-import pytest
 import yaml
 
 from conformance.catalogue import DECLARABLE_CAPABILITIES, spec_dir
 from conformance.http import BudgetExhausted, CircuitBreaker, Redactor, retry_after
+from conformance.probe_cache import probe
 from conformance.probes import WRONG_KEY, model_ids
 from conformance.results import Evidence
 
@@ -193,7 +194,8 @@ class PropertyRun:
 
 @cache
 def _parsed_spec() -> dict[str, Any]:
-    data = yaml.safe_load((spec_dir() / SPEC_FILE).read_text(encoding="utf-8"))
+    text = (spec_dir() / SPEC_FILE).read_text(encoding="utf-8")
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(data, dict):
         raise ValueError(f"{SPEC_FILE} is not a mapping")
     return data
@@ -378,6 +380,9 @@ def classify(code: str, message: str) -> str | None:
 # -- the run -----------------------------------------------------------------------------------------------
 
 
+T = TypeVar("T")
+
+
 class _Stop(Exception):
     """Raised from our hook to end the run: a budget is spent, or the provider stopped answering."""
 
@@ -415,6 +420,11 @@ class PropertyDriver:
         self.hand_built: set[int] = set()  # ids of hand-built cases: charged, never reshaped
         self.auth_probed: set[str] = set()
         self.uploaded: list[str] = []
+        # Requests in flight at once: half the run's concurrency limit, whose slots they hold (the rest
+        # of the suite sends its probes beside the property run).
+        self.workers = max(1, self.target.concurrency // 2)
+        self._local = threading.local()  # the hand-built cases of the task a worker thread runs
+        self._edges_sent: set[str] = set()
 
     # -- configuration ----------------------------------------------------------------------------
 
@@ -471,6 +481,9 @@ class PropertyDriver:
             "max-stream-events": MAX_STREAM_EVENTS,
             "tls-verify": target.verify_tls,
             "continue-on-failure": True,  # one finding must not hide the next (research §4.16)
+            # One engine worker: with more, schemathesis 4.32 now and then generated no case at all for
+            # an operation (POST /completions, reported a success) -- a run must not depend on timing.
+            "workers": 1,
             "headers": headers,
             "generation": {
                 "max-examples": MAX_EXAMPLES,
@@ -652,6 +665,12 @@ class PropertyDriver:
             self._reachability(declined)
 
     def _fuzz(self, schema: Any) -> None:
+        # schemathesis sends with its own HTTP stack, one request at a time: it holds a slot of the
+        # concurrency limit while it runs.
+        with self.client.slots(1):
+            self._fuzz_events(schema)
+
+    def _fuzz_events(self, schema: Any) -> None:
         from schemathesis.engine import events, from_schema
 
         stream = from_schema(schema).execute()
@@ -767,7 +786,13 @@ class PropertyDriver:
 
     # -- hand-built cases ----------------------------------------------------------------------------
 
-    def _send(
+    def _send(self, label: str, **kwargs: Any) -> StResponse | None:
+        """Send one hand-built case (see ``_send_case``); its answer, None when the operation is not
+        covered or got no answer."""
+        sent = self._send_case(label, **kwargs)
+        return sent.response if sent is not None else None
+
+    def _send_case(
         self,
         label: str,
         *,
@@ -777,10 +802,10 @@ class PropertyDriver:
         path_parameters: dict[str, str] | None = None,
         query: dict[str, Any] | None = None,
         key: str | None = "",
-    ) -> StResponse | None:
+    ) -> _Sent | None:
         """Send one hand-built case with its Authorization set explicitly ([auth.openapi] applies to
         generated cases only); 429/503 are retried as the rest of the suite does. None when the
-        operation is not covered or got no answer."""
+        operation is not covered."""
         if label not in self.operations:
             return None
         method, path = label.split(" ", 1)
@@ -790,24 +815,26 @@ class PropertyDriver:
         case = self.schema[path][method].Case(path_parameters=path_parameters, query=query, **extra)
         self.hand_built.add(id(case))
         sent = _Sent(label=label, kind=kind, case=case)
-        self.sent.append(sent)
+        task_sent = getattr(self._local, "sent", None)
+        (self.sent if task_sent is None else task_sent).append(sent)
         headers = self._auth(self.target.api_key if key == "" else key)
         for attempt in range(self.target.max_retries + 1):
             try:
-                sent.response = case.call(headers=headers, timeout=self.target.timeout)
+                with self.client.slots():
+                    sent.response = case.call(headers=headers, timeout=self.target.timeout)
             except Exception as exc:
                 if _caused_by(exc, _Stop):
                     raise _Stop(self.result.budget or self.result.blocked or "stopped") from None
                 if not _caused_by(exc, _Blocked) and not _is_network_error(exc):
                     raise
-                return None  # no answer, or not sent (the circuit breaker): reported as a timeout
+                return sent  # no answer, or not sent (the circuit breaker): reported as a timeout
             wait = self._retry_wait(sent.response, attempt)
             if wait is None:
                 break
             time.sleep(wait)
         if sent.response is not None:
             self._after_answer(case, sent.response)
-        return sent.response
+        return sent
 
     def _retry_wait(self, response: StResponse, attempt: int) -> float | None:
         if response.status_code not in (429, 503) or attempt >= self.target.max_retries:
@@ -819,44 +846,79 @@ class PropertyDriver:
     def _auth(self, key: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"} if key else {}
 
+    def _in_parallel(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
+        """Run independent sequences of hand-built cases side by side, ``self.workers`` at a time.
+
+        Each task sends its own cases in order; ``self.sent`` gets them in task order, as a sequential
+        run would have, so what is judged and kept does not depend on timing. A task that raised
+        (``_Stop``: a budget is spent) raises here once every task has ended.
+        """
+        if self.workers <= 1 or len(tasks) <= 1:
+            return [task() for task in tasks]
+
+        def run(task: Callable[[], T]) -> tuple[T | None, list[_Sent], Exception | None]:
+            self._local.sent = sent = []
+            try:
+                return task(), sent, None
+            except Exception as exc:
+                return None, sent, exc
+            finally:
+                self._local.sent = None
+
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="oai-conformance-property") as pool:
+            outcomes = list(pool.map(run, tasks))
+        for _, sent, _ in outcomes:
+            self.sent.extend(sent)
+        failed = next((exc for _, _, exc in outcomes if exc is not None), None)
+        if failed is not None:
+            raise failed
+        return [value for value, _, _ in outcomes]  # type: ignore[misc]
+
     def _happy_paths(self) -> None:
-        """One valid request per operation; the file and fine-tune operations get ids from an upload."""
+        """One valid request per operation; the file and fine-tune operations get ids from an upload.
+        Independent operations go out side by side; the files and fine-tunes sequence in its order."""
         chat, completion, embed = (self.models.get(c) for c in ("chat", "completions", "embeddings"))
         tokens = self.target.max_tokens
-        self._send("GET /models")
+        send = self._send
+        tasks: list[Callable[[], Any]] = [lambda: send("GET /models")]
         if chat or completion or embed:
-            self._send("GET /models/{model}", path_parameters={"model": str(chat or completion or embed)})
+            model = str(chat or completion or embed)
+            tasks.append(lambda: send("GET /models/{model}", path_parameters={"model": model}))
         if chat:
-            body = {"model": chat, "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": tokens}
-            self._send("POST /chat/completions", body=body)
-            self._send("POST /chat/completions", body={**body, "stream": True})
+            chat_body = {"model": chat, "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": tokens}
+            tasks.append(lambda: send("POST /chat/completions", body=chat_body))
+            tasks.append(lambda: send("POST /chat/completions", body={**chat_body, "stream": True}))
         if completion:
-            body = {"model": completion, "prompt": "Say this is a test.", "max_tokens": tokens}
-            self._send("POST /completions", body=body)
-            self._send("POST /completions", body={**body, "stream": True})
+            completion_body = {"model": completion, "prompt": "Say this is a test.", "max_tokens": tokens}
+            tasks.append(lambda: send("POST /completions", body=completion_body))
+            tasks.append(lambda: send("POST /completions", body={**completion_body, "stream": True}))
         if embed:
-            body = {"model": embed, "input": "The food was delicious.", "encoding_format": "float"}
-            self._send("POST /embeddings", body=body)
+            embed_body = {"model": embed, "input": "The food was delicious.", "encoding_format": "float"}
+            tasks.append(lambda: send("POST /embeddings", body=embed_body))
             # The other documented output, with the documented optional `user`.
-            self._send("POST /embeddings", body={**body, "encoding_format": "base64", "user": "oai-conformance"})
+            base64_body = {**embed_body, "encoding_format": "base64", "user": "oai-conformance"}
+            tasks.append(lambda: send("POST /embeddings", body=base64_body))
         if "edits" in self.models:
-            body = {
+            edit_body = {
                 "model": self.models["edits"],
                 "input": "What day of the wek is it?",
                 "instruction": "Fix spelling.",
             }
-            self._send("POST /edits", body=body)
-        self._send("POST /moderations", body={"input": "I want to hug them."})
+            tasks.append(lambda: send("POST /edits", body=edit_body))
+        tasks.append(lambda: send("POST /moderations", body={"input": "I want to hug them."}))
         image = {"prompt": "A small red square.", "n": 1, "size": "256x256"}
-        self._send("POST /images/generations", body=image)
-        self._send("POST /images/edits", body={**image, "image": tiny_png()}, media_type=MULTIPART)
-        self._send(
-            "POST /images/variations", body={"image": tiny_png(), "n": 1, "size": "256x256"}, media_type=MULTIPART
-        )
+        tasks.append(lambda: send("POST /images/generations", body=image))
+        tasks.append(lambda: send("POST /images/edits", body={**image, "image": tiny_png()}, media_type=MULTIPART))
+        variation = {"image": tiny_png(), "n": 1, "size": "256x256"}
+        tasks.append(lambda: send("POST /images/variations", body=variation, media_type=MULTIPART))
+        tasks.append(self._engines)
+        # The longest sequence first: the others fill the remaining workers while it runs.
+        self._in_parallel([self._files_and_fine_tunes, *tasks])
+
+    def _engines(self) -> None:
         engine = _first_id(self._send("GET /engines"))
         if engine:
             self._send("GET /engines/{engine_id}", path_parameters={"engine_id": engine})
-        self._files_and_fine_tunes()
 
     def _files_and_fine_tunes(self) -> None:
         upload = {"file": TRAINING_JSONL, "purpose": "fine-tune"}
@@ -918,6 +980,7 @@ class PropertyDriver:
         }
 
     def _edge_cases(self, declined: set[str]) -> None:
+        tasks: list[Callable[[], Any]] = []
         for edge in EDGE_CASES:
             operation = self.operations.get(edge.label)
             if operation is None or operation.get("x-capability") in declined:
@@ -925,11 +988,19 @@ class PropertyDriver:
             model = self.models.get(edge.model_capability) if edge.model_capability else ""
             if model is None:
                 continue
-            self._send(edge.label, kind="edge", body=edge.build(model, self.target.max_tokens))
-            self.result.edge_cases = (*self.result.edge_cases, edge.name)
+            tasks.append(lambda edge=edge, model=model: self._send_edge(edge, model))
+        try:
+            self._in_parallel(tasks)
+        finally:
+            self.result.edge_cases = tuple(edge.name for edge in EDGE_CASES if edge.name in self._edges_sent)
+
+    def _send_edge(self, edge: EdgeCase, model: str) -> None:
+        self._send(edge.label, kind="edge", body=edge.build(model, self.target.max_tokens))
+        self._edges_sent.add(edge.name)
 
     def _judge_sent(self, declined: set[str]) -> None:
         """Our checks and schemathesis' answer checks on every hand-built case, and the auth probes."""
+        to_probe: list[_Sent] = []
         for sent in list(self.sent):
             response, case = sent.response, sent.case
             if response is None or self.operations[sent.label].get("x-capability") in declined:
@@ -945,8 +1016,15 @@ class PropertyDriver:
                     continue
                 klass = EDGE_VALUES if sent.kind == "edge" else klass
                 self.result.add(self._finding(klass, code, title, message, case, response))
-            if sent.kind == "happy" and 200 <= response.status_code < 300:
-                self._probe_auth(sent)
+            if sent.kind == "happy" and 200 <= response.status_code < 300 and self._auth_unprobed(sent.label):
+                to_probe.append(sent)
+        # The auth probes of every operation go out side by side, and are judged in order.
+        sent_probes = self._in_parallel([lambda happy=happy: self._send_auth_probes(happy) for happy in to_probe])
+        for happy, (probes, _) in zip(to_probe, sent_probes, strict=True):
+            self._judge_auth(happy, probes)
+        stopped = next((stop for _, stop in sent_probes if stop is not None), None)
+        if stopped is not None:
+            raise stopped
 
     def _answer_checks(self, case: Case, response: StResponse) -> list[tuple[str, str, str]]:
         from schemathesis.checks import load_all_checks
@@ -982,28 +1060,42 @@ class PropertyDriver:
         message = f"Received: {status}\nExpected: 400 with the error envelope"
         self.result.add(self._finding(EDGE_VALUES, "OAI-EDGE", title, message, case, response))
 
-    def _probe_auth(self, happy: _Sent) -> None:
+    def _auth_unprobed(self, label: str) -> bool:
         """An operation that served the key must refuse the same request without a key and with a wrong
-        one: once per operation, for those the generated cases did not already probe."""
-        label = happy.label
+        one: probed once per operation, for those the generated cases did not already probe."""
         if not self.target.api_key or label in self.auth_probed:
-            return
+            return False
         self.auth_probed.add(label)
-        self.result.judge(AUTH)
+        return True
+
+    def _send_auth_probes(self, happy: _Sent) -> tuple[list[tuple[str, _Sent]], _Stop | None]:
+        """The happy case again without a key and with a wrong one; what was sent before a budget ran out."""
         case = happy.case
-        for scenario, key in (("without a key", None), ("with a wrong key", WRONG_KEY)):
-            response = self._send(
-                label,
-                kind="auth",
-                body=_body(case),
-                media_type=case.media_type,
-                path_parameters=case.path_parameters or None,
-                query=case.query or None,
-                key=key,
-            )
+        sent: list[tuple[str, _Sent]] = []
+        try:
+            for scenario, key in (("without a key", None), ("with a wrong key", WRONG_KEY)):
+                probe = self._send_case(
+                    happy.label,
+                    kind="auth",
+                    body=_body(case),
+                    media_type=case.media_type,
+                    path_parameters=case.path_parameters or None,
+                    query=case.query or None,
+                    key=key,
+                )
+                if probe is not None:
+                    sent.append((scenario, probe))
+        except _Stop as stop:
+            return sent, stop
+        return sent, None
+
+    def _judge_auth(self, happy: _Sent, sent: list[tuple[str, _Sent]]) -> None:
+        label = happy.label
+        self.result.judge(AUTH)
+        for scenario, probe_sent in sent:
+            response, probe = probe_sent.response, probe_sent.case
             if response is None:
                 continue
-            probe = self.sent[-1].case
             # A request without a valid key is a client's mistake: a 5xx to it is judged as one.
             self._judge(probe, response, mode="negative", kind="auth")
             if response.status_code not in (401, 403, 429):
@@ -1257,7 +1349,7 @@ def run_property_tests(state: RunState) -> PropertyRun:
         return PropertyDriver(state).run()
 
 
-@pytest.fixture(scope="session")
+@probe(slow=True)
 def property_run(run_state: RunState) -> PropertyRun:
     """One property run per suite run, shared by every PROP check."""
     return run_property_tests(run_state)

@@ -37,6 +37,7 @@ import shutil
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import traceback
 import warnings
@@ -437,7 +438,8 @@ class SdkTransport(httpx.BaseTransport):
         self.exchanges.append(exchange)
         start = time.monotonic()
         for attempt in range(self.http.target.max_retries + 1):
-            response = self._send(request, exchange, start)
+            with self.http.slots():  # the answer's head; its body is read as the SDK consumes it
+                response = self._send(request, exchange, start)
             exchange.status = response.status_code
             exchange.reason = response.reason_phrase
             exchange.headers = {k.lower(): v for k, v in response.headers.multi_items()}
@@ -559,6 +561,9 @@ class PythonSdk:
         self.replaying = SdkTransport(http, self._inner)
         self.plain = self.client(self.live, strict=False)
         self.strict = self.client(self.replaying, strict=True)
+        # One flow at a time: a flow's exchanges are the transport's since it started, and the strict
+        # client replays them; flows are shared probes, which several threads may ask for at once.
+        self._flow = threading.Lock()
 
     def client(self, transport: SdkTransport, *, strict: bool) -> openai.OpenAI:
         target = self.http.target
@@ -576,14 +581,15 @@ class PythonSdk:
 
     def run(self, what: str, flow: Callable[[openai.OpenAI], Any], *, strict: bool = True) -> SdkOutcome:
         """Run ``flow`` with the plain client; then, when it raised nothing, with the strict one."""
-        plain = _run_flow(PYTHON, what, self.plain, self.live, flow)
-        if not strict or plain.error is not None:
-            return SdkOutcome(plain)
-        self.replaying.replay = deque(e for e in plain.exchanges if e.error is None and e.status is not None)
-        try:
-            return SdkOutcome(plain, _run_flow(PYTHON_STRICT, what, self.strict, self.replaying, flow))
-        finally:
-            self.replaying.replay.clear()
+        with self._flow:
+            plain = _run_flow(PYTHON, what, self.plain, self.live, flow)
+            if not strict or plain.error is not None:
+                return SdkOutcome(plain)
+            self.replaying.replay = deque(e for e in plain.exchanges if e.error is None and e.status is not None)
+            try:
+                return SdkOutcome(plain, _run_flow(PYTHON_STRICT, what, self.strict, self.replaying, flow))
+            finally:
+                self.replaying.replay.clear()
 
     def close(self) -> None:
         for sdk in (self.plain, self.strict):

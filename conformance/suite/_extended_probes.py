@@ -25,6 +25,7 @@ import pytest
 from conformance import expect, probes
 from conformance.http import Exchange, HttpClient, StreamExchange
 from conformance.imaging import encode_png
+from conformance.probe_cache import probe
 from conformance.results import NotApplicable, Unsupported
 
 if TYPE_CHECKING:
@@ -133,32 +134,32 @@ def offered(run_state: RunState, capability: str) -> HttpClient:
     return run_state.client
 
 
-@pytest.fixture(scope="session")
+@probe
 def images_client(run_state: RunState) -> HttpClient:
     return offered(run_state, "images")
 
 
-@pytest.fixture(scope="session")
+@probe
 def moderations_client(run_state: RunState) -> HttpClient:
     return offered(run_state, "moderations")
 
 
-@pytest.fixture(scope="session")
+@probe
 def files_client(run_state: RunState) -> HttpClient:
     return offered(run_state, "files")
 
 
-@pytest.fixture(scope="session")
+@probe
 def fine_tunes_client(run_state: RunState) -> HttpClient:
     return offered(run_state, "fine_tunes")
 
 
-@pytest.fixture(scope="session")
+@probe
 def edits_client(run_state: RunState) -> HttpClient:
     return offered(run_state, "edits")
 
 
-@pytest.fixture(scope="session")
+@probe
 def engines_client(run_state: RunState) -> HttpClient:
     return offered(run_state, "engines")
 
@@ -166,13 +167,13 @@ def engines_client(run_state: RunState) -> HttpClient:
 # -- images -------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@probe
 def image_b64(images_client: HttpClient) -> Exchange:
     body = {"prompt": IMAGE_PROMPT, "n": IMAGE_N, "size": IMAGE_SIZE, "response_format": "b64_json"}
     return images_client.request("POST", "images/generations", json_body=body)
 
 
-@pytest.fixture(scope="session")
+@probe
 def image_url(images_client: HttpClient) -> Exchange:
     """No response_format: the documented default is url."""
     return images_client.request(
@@ -180,20 +181,20 @@ def image_url(images_client: HttpClient) -> Exchange:
     )
 
 
-@pytest.fixture(scope="session")
+@probe
 def image_edit(images_client: HttpClient) -> Exchange:
     fields = {"prompt": IMAGE_PROMPT + " wearing a beret", "n": str(IMAGE_N), "size": IMAGE_SIZE}
     fields["response_format"] = "b64_json"
     return send_multipart(images_client, "images/edits", fields, {"image": ("otter.png", SOURCE_PNG, "image/png")})
 
 
-@pytest.fixture(scope="session")
+@probe
 def image_variation(images_client: HttpClient) -> Exchange:
     fields = {"n": str(IMAGE_N), "size": IMAGE_SIZE, "response_format": "b64_json"}
     return send_multipart(images_client, "images/variations", fields, {"image": ("otter.png", SOURCE_PNG, "image/png")})
 
 
-@pytest.fixture(scope="session")
+@probe
 def image_bad_size(images_client: HttpClient) -> Exchange:
     return images_client.request("POST", "images/generations", json_body={"prompt": IMAGE_PROMPT, "size": "100x100"})
 
@@ -201,12 +202,12 @@ def image_bad_size(images_client: HttpClient) -> Exchange:
 # -- moderations ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@probe
 def moderation_single(moderations_client: HttpClient) -> Exchange:
     return moderations_client.request("POST", "moderations", json_body={"input": MODERATION_FLAGGED})
 
 
-@pytest.fixture(scope="session")
+@probe
 def moderation_batch(moderations_client: HttpClient) -> Exchange:
     return moderations_client.request(
         "POST", "moderations", json_body={"input": [MODERATION_BENIGN, MODERATION_FLAGGED]}
@@ -227,7 +228,7 @@ def _delete_quietly(client: HttpClient, path: str) -> None:
         client.request("DELETE", path)
 
 
-@pytest.fixture(scope="session")
+@probe
 def file_upload(files_client: HttpClient) -> Iterator[Exchange]:
     """The training file: the files checks inspect it, the fine-tune checks train on it."""
     exchange = upload(files_client, TRAINING_FILENAME, TRAINING_DATA)
@@ -237,35 +238,36 @@ def file_upload(files_client: HttpClient) -> Iterator[Exchange]:
         _delete_quietly(files_client, f"files/{quote(body['id'])}")
 
 
-@pytest.fixture(scope="session")
+@probe
 def uploaded_file_id(file_upload: Exchange) -> str:
     return created_id(file_upload, "POST /files", "FILES-001")
 
 
-@pytest.fixture(scope="session")
-def training_file_id(run_state: RunState, request: pytest.FixtureRequest) -> str:
+@probe
+def training_file_id(run_state: RunState) -> str:
     """For the fine-tune checks a missing upload is no verdict on fine-tunes: SKIP, not UNSUPPORTED."""
     declared = run_state.target.capabilities
     if declared is not None and "files" not in declared:
         raise NotApplicable("no training file: files are not among the declared capabilities (--capabilities)")
-    file_upload: Exchange = request.getfixturevalue("file_upload")
+    # Read only now: asked for with the others, a files family declared absent would make this UNSUPPORTED.
+    file_upload: Exchange = run_state.probes.get("file_upload")
     if declined(file_upload):
         raise NotApplicable("no training file: the provider does not offer POST /files")
     return created_id(file_upload, "POST /files", "FILES-001")
 
 
-@pytest.fixture(scope="session")
+@probe
 def files_listing(files_client: HttpClient, file_upload: Exchange) -> Exchange:
     """Sent after the upload, which it must list."""
     return files_client.request("GET", "files")
 
 
-@pytest.fixture(scope="session")
+@probe
 def file_retrieve(files_client: HttpClient, uploaded_file_id: str) -> Exchange:
     return files_client.request("GET", f"files/{quote(uploaded_file_id)}")
 
 
-@pytest.fixture(scope="session")
+@probe
 def file_content(files_client: HttpClient, uploaded_file_id: str) -> Exchange:
     return files_client.request("GET", f"files/{quote(uploaded_file_id)}/content")
 
@@ -280,7 +282,7 @@ class Deletion:
     object_id: str  # what was deleted
 
 
-@pytest.fixture(scope="session")
+@probe
 def file_deletion(files_client: HttpClient) -> Deletion:
     created = upload(files_client, SCRATCH_FILENAME, b'{"prompt": "delete me ->", "completion": " ok"}\n')
     file_id = created_id(created, "POST /files", "FILES-001")
@@ -289,7 +291,7 @@ def file_deletion(files_client: HttpClient) -> Deletion:
     return Deletion(created, deleted, after, file_id)
 
 
-@pytest.fixture(scope="session")
+@probe
 def file_upload_without_purpose(files_client: HttpClient, uploaded_file_id: str) -> Iterator[Exchange]:
     exchange = upload(files_client, SCRATCH_FILENAME, b'{"prompt": "no purpose ->", "completion": " ok"}\n', None)
     yield exchange
@@ -317,7 +319,7 @@ class Jobs:
         return status if isinstance(status, str) else None
 
 
-@pytest.fixture(scope="session")
+@probe
 def fine_tune_jobs(fine_tunes_client: HttpClient) -> Iterator[Jobs]:
     jobs = Jobs()
     yield jobs
@@ -337,28 +339,29 @@ def create_fine_tune(client: HttpClient, jobs: Jobs, training_file: str) -> Exch
     return exchange
 
 
-@pytest.fixture(scope="session")
+@probe
 def fine_tune_job(fine_tunes_client: HttpClient, fine_tune_jobs: Jobs, training_file_id: str) -> Exchange:
     """The job the fine-tune checks inspect; it is cancelled by the cancel probe."""
     return create_fine_tune(fine_tunes_client, fine_tune_jobs, training_file_id)
 
 
-@pytest.fixture(scope="session")
+@probe
 def fine_tune_id(fine_tune_job: Exchange) -> str:
     return created_id(fine_tune_job, "POST /fine-tunes", "FT-001")
 
 
-@pytest.fixture(scope="session")
+@probe
 def fine_tune_retrieve(fine_tunes_client: HttpClient, fine_tune_id: str) -> Exchange:
     return fine_tunes_client.request("GET", f"fine-tunes/{quote(fine_tune_id)}")
 
 
-@pytest.fixture(scope="session")
+@probe
 def fine_tunes_listing(fine_tunes_client: HttpClient, fine_tune_id: str) -> Exchange:
     return fine_tunes_client.request("GET", "fine-tunes")
 
 
-@pytest.fixture(scope="session")
+# The job is read (and listed) before it is cancelled, as a user would see it: running, not cancelled.
+@probe(after=("fine_tune_retrieve", "fine_tunes_listing", "fine_tune_unknown"))
 def fine_tune_cancel(fine_tunes_client: HttpClient, fine_tune_jobs: Jobs, fine_tune_id: str) -> Exchange:
     exchange = fine_tunes_client.request("POST", f"fine-tunes/{quote(fine_tune_id)}/cancel")
     if succeeded(exchange):
@@ -373,17 +376,17 @@ def cancelled_job(fine_tune_id: str, fine_tune_cancel: Exchange) -> str:
     return fine_tune_id
 
 
-@pytest.fixture(scope="session")
+@probe
 def fine_tune_after_cancel(fine_tunes_client: HttpClient, fine_tune_id: str, fine_tune_cancel: Exchange) -> Exchange:
     return fine_tunes_client.request("GET", f"fine-tunes/{quote(cancelled_job(fine_tune_id, fine_tune_cancel))}")
 
 
-@pytest.fixture(scope="session")
+@probe
 def fine_tune_events(fine_tunes_client: HttpClient, fine_tune_id: str, fine_tune_cancel: Exchange) -> Exchange:
     return fine_tunes_client.request("GET", f"fine-tunes/{quote(cancelled_job(fine_tune_id, fine_tune_cancel))}/events")
 
 
-@pytest.fixture(scope="session")
+@probe
 def fine_tune_event_stream(
     fine_tunes_client: HttpClient, fine_tune_id: str, fine_tune_cancel: Exchange
 ) -> StreamExchange:
@@ -391,7 +394,7 @@ def fine_tune_event_stream(
     return fine_tunes_client.stream("GET", f"fine-tunes/{job}/events?stream=true")
 
 
-@pytest.fixture(scope="session")
+@probe
 def fine_tune_unknown(fine_tunes_client: HttpClient, fine_tune_id: str) -> Exchange:
     return fine_tunes_client.request("GET", f"fine-tunes/{UNKNOWN_FINE_TUNE}")
 
@@ -406,7 +409,7 @@ class FinishedJob:
     model: str | None
 
 
-@pytest.fixture(scope="session")
+@probe
 def finished_fine_tune(fine_tunes_client: HttpClient, fine_tune_jobs: Jobs, training_file_id: str) -> FinishedJob:
     created = create_fine_tune(fine_tunes_client, fine_tune_jobs, training_file_id)
     job_id = created_id(created, "POST /fine-tunes", "FT-001")
@@ -426,12 +429,12 @@ def finished_fine_tune(fine_tunes_client: HttpClient, fine_tune_jobs: Jobs, trai
 # -- model delete ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@probe
 def unknown_model_delete(client: HttpClient) -> Exchange:
     return client.request("DELETE", f"models/{probes.UNKNOWN_MODEL}")
 
 
-@pytest.fixture(scope="session")
+@probe
 def model_deletion(fine_tunes_client: HttpClient, finished_fine_tune: FinishedJob) -> Deletion:
     model = finished_fine_tune.model
     if finished_fine_tune.status != "succeeded" or model is None:
@@ -448,7 +451,7 @@ def model_deletion(fine_tunes_client: HttpClient, finished_fine_tune: FinishedJo
 # -- edits and engines ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@probe
 def edit_model(run_state: RunState) -> str:
     """The user's edit model, else a listed model named like one, else the documented default."""
     given = run_state.target.models.get("edits")
@@ -458,23 +461,23 @@ def edit_model(run_state: RunState) -> str:
     return listed[0] if listed else DEFAULT_EDIT_MODEL
 
 
-@pytest.fixture(scope="session")
+@probe
 def edit_response(edits_client: HttpClient, edit_model: str) -> Exchange:
     body = {"model": edit_model, "input": EDIT_INPUT, "instruction": EDIT_INSTRUCTION}
     return edits_client.request("POST", "edits", json_body=body)
 
 
-@pytest.fixture(scope="session")
+@probe
 def edit_n(edits_client: HttpClient, edit_model: str) -> Exchange:
     body = {"model": edit_model, "input": EDIT_INPUT, "instruction": EDIT_INSTRUCTION, "n": 2}
     return edits_client.request("POST", "edits", json_body=body)
 
 
-@pytest.fixture(scope="session")
+@probe
 def engines_listing(engines_client: HttpClient) -> Exchange:
     return engines_client.request("GET", "engines")
 
 
-@pytest.fixture(scope="session")
+@probe
 def engine_unknown(engines_client: HttpClient) -> Exchange:
     return engines_client.request("GET", f"engines/{UNKNOWN_ENGINE}")

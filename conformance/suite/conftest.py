@@ -10,6 +10,7 @@ import pytest
 
 from conformance import probes
 from conformance.http import Exchange, HttpClient, StreamExchange
+from conformance.probe_cache import probe
 from conformance.target import Target
 
 
@@ -19,45 +20,45 @@ def _chat_refusal_body(model: str, **extra: object) -> dict[str, object]:
     return body
 
 
-@pytest.fixture(scope="session")
+@probe
 def no_key_chat(client: HttpClient, chat_model: str) -> Exchange:
     return client.request("POST", "chat/completions", json_body=_chat_refusal_body(chat_model), auth=False)
 
 
-@pytest.fixture(scope="session")
+@probe
 def wrong_key_chat(client: HttpClient, chat_model: str) -> Exchange:
     return client.request("POST", "chat/completions", json_body=_chat_refusal_body(chat_model), auth=probes.WRONG_KEY)
 
 
-@pytest.fixture(scope="session")
+@probe
 def unknown_model_chat(client: HttpClient, chat_model: str) -> Exchange:
     return client.request("POST", "chat/completions", json_body=_chat_refusal_body(probes.UNKNOWN_MODEL))
 
 
-@pytest.fixture(scope="session")
+@probe
 def bad_json_chat(client: HttpClient, chat_model: str) -> Exchange:
     broken = b'{"model": "' + chat_model.encode() + b'", "messages": [{"role": "user", "content": "Hi"}'
     return client.request("POST", "chat/completions", content=broken, headers={"content-type": "application/json"})
 
 
-@pytest.fixture(scope="session")
+@probe
 def missing_messages_chat(client: HttpClient, chat_model: str) -> Exchange:
     return client.request("POST", "chat/completions", json_body={"model": chat_model, "max_tokens": 1})
 
 
-@pytest.fixture(scope="session")
+@probe
 def bad_type_chat(client: HttpClient, chat_model: str) -> Exchange:
     return client.request("POST", "chat/completions", json_body=_chat_refusal_body(chat_model, temperature="hot"))
 
 
-@pytest.fixture(scope="session")
+@probe
 def messages_not_array_chat(client: HttpClient, chat_model: str) -> Exchange:
     return client.request(
         "POST", "chat/completions", json_body={"model": chat_model, "messages": "Hi", "max_tokens": 1}
     )
 
 
-@pytest.fixture(scope="session")
+@probe
 def unknown_model_retrieve(client: HttpClient) -> Exchange:
     return client.request("GET", f"models/{probes.UNKNOWN_MODEL}")
 
@@ -96,17 +97,17 @@ WEATHER_TOOL = {
 TOOL_MAX_TOKENS = 48
 
 
-@pytest.fixture(scope="session")
+@probe
 def chat_stream_usage(client: HttpClient, chat_model: str) -> StreamExchange:
     return probes.chat_stream(client, chat_model, stream_options={"include_usage": True})
 
 
-@pytest.fixture(scope="session")
+@probe
 def chat_stream_n(client: HttpClient, chat_model: str) -> StreamExchange:
     return probes.chat_stream(client, chat_model, n=2, max_tokens=3)
 
 
-@pytest.fixture(scope="session")
+@probe
 def chat_stream_tools(client: HttpClient, chat_model: str) -> StreamExchange:
     return probes.chat_stream(
         client,
@@ -118,22 +119,22 @@ def chat_stream_tools(client: HttpClient, chat_model: str) -> StreamExchange:
     )
 
 
-@pytest.fixture(scope="session")
+@probe
 def chat_stream_logprobs(client: HttpClient, chat_model: str) -> StreamExchange:
     return probes.chat_stream(client, chat_model, logprobs=True, top_logprobs=2, max_tokens=4)
 
 
-@pytest.fixture(scope="session")
+@probe
 def chat_stream_false(client: HttpClient, chat_model: str) -> Exchange:
     return probes.chat(client, chat_model, stream=False)
 
 
-@pytest.fixture(scope="session")
+@probe
 def chat_response_again(client: HttpClient, chat_model: str) -> Exchange:
     """The plain chat request sent a second time: tells whether the provider is deterministic."""
     return probes.chat(client, chat_model)
 
 
-@pytest.fixture(scope="session")
+@probe
 def stream_unknown_model(client: HttpClient) -> StreamExchange:
     return probes.chat_stream(client, probes.UNKNOWN_MODEL, max_tokens=1)

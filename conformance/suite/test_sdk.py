@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import openai
-import pytest
 
 from conformance import expect, probes
 from conformance.http import BudgetExhausted, HttpClient
 from conformance.plugin import RunState, requirement
+from conformance.probe_cache import probe
 from conformance.results import NotApplicable, Unsupported, Violation
 from conformance.sdk import (
     NodeError,
@@ -63,7 +63,7 @@ EMBEDDING_TOLERANCE = 1e-5
 # -- the clients ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@probe
 def python_sdk(client: HttpClient, node_launch: NodeRun | None) -> Iterator[PythonSdk]:
     # node_launch: the openai-node script starts first and runs while openai-python's flows do.
     sdk = PythonSdk(client)
@@ -110,7 +110,7 @@ def _text(run: SdkRun, value: Any, what: str) -> str:
 # -- models --------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@probe
 def sdk_models(python_sdk: PythonSdk) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> tuple[list[Any], Any]:
         models = list(sdk.models.list())
@@ -148,7 +148,7 @@ def test_python_strict_lists_and_retrieves_models(sdk_models: SdkOutcome) -> Non
 # -- chat ----------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@probe
 def sdk_chat(python_sdk: PythonSdk, chat_model: str, target: Target) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> Any:
         return sdk.chat.completions.create(
@@ -184,7 +184,7 @@ def test_python_strict_chat_completion(sdk_chat: SdkOutcome) -> None:
 # -- chat stream ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@probe
 def sdk_chat_stream(python_sdk: PythonSdk, chat_model: str, target: Target) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> tuple[list[Any], list[Any]]:
         common: dict[str, Any] = {
@@ -251,7 +251,7 @@ def test_python_strict_chat_stream(sdk_chat_stream: SdkOutcome) -> None:
 # -- the .stream() helper ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@probe
 def sdk_helper_text(python_sdk: PythonSdk, chat_model: str, target: Target) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> Any:
         with _stream_helper(sdk)(model=chat_model, messages=CHAT_MESSAGES, max_tokens=target.max_tokens) as stream:
@@ -267,7 +267,7 @@ def sdk_helper_text(python_sdk: PythonSdk, chat_model: str, target: Target) -> S
     return python_sdk.run("client.chat.completions.stream() ... get_final_completion()", flow)
 
 
-@pytest.fixture(scope="session")
+@probe
 def sdk_helper_tools(python_sdk: PythonSdk, chat_model: str, target: Target) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> Any:
         with _stream_helper(sdk)(
@@ -342,7 +342,7 @@ def test_python_strict_stream_helper(sdk_helper_text: SdkOutcome, sdk_helper_too
 # -- completions ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@probe
 def sdk_completion(python_sdk: PythonSdk, completion_model: str, target: Target) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> Any:
         return sdk.completions.create(
@@ -375,7 +375,7 @@ def test_python_strict_completion(sdk_completion: SdkOutcome) -> None:
     strict_verdict(sdk_completion, "SDK-PY-005", judge_completion)
 
 
-@pytest.fixture(scope="session")
+@probe
 def sdk_completion_stream(python_sdk: PythonSdk, completion_model: str, target: Target) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> list[Any]:
         return list(
@@ -415,7 +415,7 @@ def test_python_completion_stream(sdk_completion_stream: SdkOutcome) -> None:
 # -- embeddings ----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@probe
 def sdk_embeddings_default(python_sdk: PythonSdk, embedding_model: str) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> Any:
         return sdk.embeddings.create(model=embedding_model, input=EMBEDDING_INPUTS)
@@ -424,7 +424,7 @@ def sdk_embeddings_default(python_sdk: PythonSdk, embedding_model: str) -> SdkOu
     return python_sdk.run("client.embeddings.create() (the SDK asks for base64 and decodes it)", flow, strict=False)
 
 
-@pytest.fixture(scope="session")
+@probe
 def sdk_embeddings_float(python_sdk: PythonSdk, embedding_model: str) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> Any:
         return sdk.embeddings.create(model=embedding_model, input=EMBEDDING_INPUTS, encoding_format="float")
@@ -540,7 +540,7 @@ def judge_error_mapping(run: SdkRun, expected: type[openai.APIStatusError], situ
         )
 
 
-@pytest.fixture(scope="session")
+@probe
 def sdk_wrong_key(python_sdk: PythonSdk, chat_model: str, target: Target) -> SdkOutcome:
     if not target.api_key:
         raise NotApplicable("the target is configured without a key: a wrong key cannot be refused")
@@ -557,7 +557,7 @@ def test_python_wrong_key_raises_authentication_error(sdk_wrong_key: SdkOutcome)
     judge_error_mapping(sdk_wrong_key.plain, openai.AuthenticationError, "a request with a wrong key")
 
 
-@pytest.fixture(scope="session")
+@probe
 def sdk_unknown_model(python_sdk: PythonSdk) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> Any:
         return sdk.chat.completions.create(model=probes.UNKNOWN_MODEL, messages=REFUSAL_MESSAGES, max_tokens=1)
@@ -570,7 +570,7 @@ def test_python_unknown_model_raises_not_found(sdk_unknown_model: SdkOutcome) ->
     judge_error_mapping(sdk_unknown_model.plain, openai.NotFoundError, "a request for an unknown model")
 
 
-@pytest.fixture(scope="session")
+@probe
 def sdk_bad_parameter(python_sdk: PythonSdk, chat_model: str) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> Any:
         # The SDK does not check types at run time: a string temperature goes out as it would from untyped code.
@@ -588,7 +588,7 @@ def test_python_bad_parameter_raises_bad_request(sdk_bad_parameter: SdkOutcome) 
 # -- stream errors -------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@probe
 def sdk_stream_refused(python_sdk: PythonSdk) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> tuple[str, Any]:
         stream = sdk.chat.completions.create(
@@ -666,18 +666,18 @@ NODE_FLOWS = {
 NODE_FLOW_NEEDS = {"chat": "chat", "chat_stream": "chat", "errors": "chat", "embeddings": "embeddings"}
 
 
-@pytest.fixture(scope="session")
+@probe
 def node_setup() -> NodeSetup:
     return prepare_node()
 
 
-@pytest.fixture(scope="session")
-def node_launch(request: pytest.FixtureRequest, run_state: RunState, node_setup: NodeSetup) -> Iterator[NodeRun | None]:
+@probe(slow=True)
+def node_launch(run_state: RunState, node_setup: NodeSetup) -> Iterator[NodeRun | None]:
     """The node script for every openai-node check this session selected, started in the background."""
     if node_setup.modules is None:
         yield None
         return
-    selected = {marker.args[0] for item in request.session.items if (marker := item.get_closest_marker("requirement"))}
+    selected = run_state.collected
     models: dict[str, str] = {}
     flows = []
     for requirement_id, flow in NODE_FLOWS.items():
@@ -704,7 +704,7 @@ def node_launch(request: pytest.FixtureRequest, run_state: RunState, node_setup:
         launched.close()
 
 
-@pytest.fixture(scope="session")
+@probe
 def node_results(node_launch: NodeRun | None) -> NodeResults:
     return node_launch.results() if node_launch is not None else NodeResults()
 
