@@ -55,8 +55,7 @@ LLAMA_ARGS = [
 ]  # fmt: skip
 # A guard, not a setting (--stock-max-seconds): stock schemathesis over every documented path of the
 # official description does not finish in 15 minutes on this machine.
-DEFAULT_STOCK_MAX_SECONDS = 900
-STOCK_MAX_SECONDS = DEFAULT_STOCK_MAX_SECONDS
+STOCK_MAX_SECONDS = 900
 
 
 @dataclass
@@ -74,7 +73,7 @@ class Measurement:
 class Counter:
     """ASGI wrapper counting requests and the completion tokens the provider reports in its usage."""
 
-    def __init__(self, app: Any) -> None:  # app None: only counts tokens in bodies handed to it
+    def __init__(self, app: Any) -> None:
         self.app = app
         self.requests = 0
         self.completion_tokens = 0
@@ -100,20 +99,25 @@ class Counter:
             await send(message)
 
         await self.app(scope, receive, counting_send)
-        self._count_tokens(bytes(buffer))
+        tokens = completion_tokens(bytes(buffer))
+        with self.lock:
+            self.completion_tokens += tokens
 
-    def _count_tokens(self, body: bytes) -> None:
-        texts = [body]
-        if body.startswith(b"data:") or b"\ndata:" in body[:200]:
-            texts = [line[5:].strip() for line in body.splitlines() if line.startswith(b"data:")]
-        for text in texts:
-            try:
-                usage = json.loads(text).get("usage")
-            except (ValueError, AttributeError):
-                continue
-            if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
-                with self.lock:
-                    self.completion_tokens += usage["completion_tokens"]
+
+def completion_tokens(body: bytes) -> int:
+    """The completion tokens a response body bills in its ``usage`` (every event of a stream)."""
+    texts = [body]
+    if body.startswith(b"data:") or b"\ndata:" in body[:200]:
+        texts = [line[5:].strip() for line in body.splitlines() if line.startswith(b"data:")]
+    billed = 0
+    for text in texts:
+        try:
+            usage = json.loads(text).get("usage")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+            billed += usage["completion_tokens"]
+    return billed
 
 
 def start_counted_reference(latency: float) -> tuple[Any, Counter, str]:
@@ -161,28 +165,24 @@ def suite_command(base_url: str, out: str, *extra: str) -> list[str]:
     ]
 
 
-def stock_command(base_url: str, key: str, har: Path, *extra: str) -> list[str]:
+def stock_command(base_url: str, key: str, har: Path, cap: int, *extra: str) -> list[str]:
     """``schemathesis run`` as its documentation shows it: the official description, a key, the target."""
     return [
         sys.executable, "-m", "schemathesis.cli", "run", str(OFFICIAL_SPEC), "--url", base_url,
         "-H", f"Authorization: Bearer {key}", "--seed", "1", "--include-path-regex", DOCUMENTED,
-        "--max-time", str(STOCK_MAX_SECONDS), "--report", "har", "--report-har-path", str(har), *extra,
+        "--max-time", str(cap), "--report", "har", "--report-har-path", str(har), *extra,
     ]  # fmt: skip
 
 
 def har_counts(har: Path) -> tuple[int, int]:
     """Requests in a HAR report, and the completion tokens its responses' ``usage`` billed."""
     entries = json.loads(har.read_text())["log"]["entries"]
-    tokens = 0
-    counter = Counter(None)
-    for entry in entries:
-        counter.completion_tokens = 0
-        counter._count_tokens(entry["response"].get("content", {}).get("text", "").encode())
-        tokens += counter.completion_tokens
-    return len(entries), tokens
+    texts = (entry["response"].get("content", {}).get("text", "") for entry in entries)
+    return len(entries), sum(completion_tokens(text.encode()) for text in texts)
 
 
-def run_scenario(name: str, llama_url: str | None) -> Measurement:
+def run_scenario(name: str, llama_url: str | None, cap: int = STOCK_MAX_SECONDS) -> Measurement:
+    """One measured run; ``cap`` is stock schemathesis' --max-time."""
     with tempfile.TemporaryDirectory() as out:
         har = Path(out) / "schemathesis.har"
         if name in ("llama", "llama-schemathesis"):
@@ -194,7 +194,7 @@ def run_scenario(name: str, llama_url: str | None) -> Measurement:
                 usage = report["usage"]
                 note = "counted by the suite's own report; " + " ".join(LLAMA_ARGS[2:])
                 return Measurement(name, wall, usage["requests"], usage["completion_tokens"], rss, code, note)
-            wall, code, rss = measured(stock_command(llama_url, LLAMA_KEY, har, "--max-examples", "5"))
+            wall, code, rss = measured(stock_command(llama_url, LLAMA_KEY, har, cap, "--max-examples", "5"))
             requests, tokens = har_counts(har)
             note = "official description, documented paths, --max-examples 5; counted from its HAR report"
             return Measurement(name, wall, requests, tokens, rss, code, note)
@@ -202,10 +202,10 @@ def run_scenario(name: str, llama_url: str | None) -> Measurement:
         server, counter, base_url = start_counted_reference(latency)
         try:
             if name == "schemathesis-stock":
-                command = stock_command(base_url, KEY, har)
+                command = stock_command(base_url, KEY, har, cap)
                 note = "official description, documented paths only, default phases, examples and checks"
             elif name == "schemathesis-5":
-                command = stock_command(base_url, KEY, har, "--max-examples", "5")
+                command = stock_command(base_url, KEY, har, cap, "--max-examples", "5")
                 note = "official description, documented paths only, --max-examples 5, default phases and checks"
             else:
                 command = suite_command(base_url, out, *(["--quick"] if name == "quick" else []))
@@ -301,21 +301,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stock-max-seconds",
         type=int,
-        default=DEFAULT_STOCK_MAX_SECONDS,
+        default=STOCK_MAX_SECONDS,
         help="schemathesis' --max-time (default: %(default)s)",
     )
-    global STOCK_MAX_SECONDS
     args = parser.parse_args(argv)
-    STOCK_MAX_SECONDS = args.stock_max_seconds
+    cap = args.stock_max_seconds
     llama = ["llama", "llama-schemathesis"] if args.llama_url else []
     scenarios = args.scenario or [*TARGETS, "schemathesis-stock", "schemathesis-5", *llama]
     results = []
     for name in scenarios:
-        runs = [run_scenario(name, args.llama_url) for _ in range(args.repeat)]
+        runs = [run_scenario(name, args.llama_url, cap) for _ in range(args.repeat)]
         wall = statistics.median(m.wall_s for m in runs)
         best = min(runs, key=lambda m: abs(m.wall_s - wall))
-        if best.scenario in STOCK and best.wall_s >= STOCK_MAX_SECONDS:
-            best.note += f"; stopped by its --max-time {STOCK_MAX_SECONDS} s, unfinished"
+        if best.scenario in STOCK and best.wall_s >= cap:
+            best.note += f"; stopped by its --max-time {cap} s, unfinished"
         best.runs = len(runs)
         results.append(best)
         print(

@@ -100,6 +100,7 @@ def probe(func: F | None = None, *, after: tuple[str, ...] = (), slow: bool = Fa
 # formatting a failure in the main thread while Hypothesis describes a strategy in the property run.
 # While prefetch workers run, ast.parse takes a lock; the last worker to end releases the guard.
 _PARSE_LOCK = threading.Lock()
+_GUARD_LOCK = threading.Lock()
 _parse_users = 0
 _unguarded_parse = ast.parse
 
@@ -114,9 +115,6 @@ def _guard_ast_parse(on: bool) -> None:
     with _GUARD_LOCK:
         _parse_users += 1 if on else -1
         ast.parse = _locked_parse if _parse_users > 0 else _unguarded_parse  # type: ignore[assignment]
-
-
-_GUARD_LOCK = threading.Lock()
 
 
 def reads_slow(names: Iterable[str]) -> bool:
@@ -301,7 +299,7 @@ class ProbeCache:
             next(generator)
         except StopIteration:
             return
-        except Exception as exc:  # the run's results stand; the report says cleanup failed
+        except Exception as exc:  # the run's results stand; what failed is kept here (not yet in the report)
             self.teardown_errors.append(f"{type(exc).__name__}: {exc}")
             return
         generator.close()  # type: ignore[attr-defined]

@@ -665,28 +665,25 @@ class PropertyDriver:
             self._reachability(declined)
 
     def _fuzz(self, schema: Any) -> None:
-        # schemathesis sends with its own HTTP stack, one request at a time: it holds a slot of the
-        # concurrency limit while it runs.
-        with self.client.slots(1):
-            self._fuzz_events(schema)
-
-    def _fuzz_events(self, schema: Any) -> None:
         from schemathesis.engine import events, from_schema
 
         stream = from_schema(schema).execute()
-        for event in stream:
-            if isinstance(event, events.ScenarioFinished):
-                self._scenario(event.recorder)
-            elif isinstance(event, events.NonFatalError | events.FatalError):
-                error = event.value if isinstance(event, events.NonFatalError) else event.exception
-                if _caused_by(error, _Stop):
+        # schemathesis sends with its own HTTP stack, one request at a time: it holds a slot of the
+        # concurrency limit while it runs.
+        with self.client.slots(1):
+            for event in stream:
+                if isinstance(event, events.ScenarioFinished):
+                    self._scenario(event.recorder)
+                elif isinstance(event, events.NonFatalError | events.FatalError):
+                    error = event.value if isinstance(event, events.NonFatalError) else event.exception
+                    if _caused_by(error, _Stop):
+                        stream.stop()
+                    elif _caused_by(error, _Blocked) or _is_network_error(error):
+                        continue  # the provider's silence, booked by after_call and the breaker
+                    else:
+                        self.result.errors.append(self.redact(_describe(event)))
+                if self.result.budget or self.client.breaker.blocked(CircuitBreaker.ANYWHERE):
                     stream.stop()
-                elif _caused_by(error, _Blocked) or _is_network_error(error):
-                    continue  # the provider's silence, booked by after_call and the breaker
-                else:
-                    self.result.errors.append(self.redact(_describe(event)))
-            if self.result.budget or self.client.breaker.blocked(CircuitBreaker.ANYWHERE):
-                stream.stop()
 
     # -- generated cases -----------------------------------------------------------------------------
 

@@ -27,17 +27,15 @@ def _own_registry() -> Iterator[None]:
 
 
 class State:
-    """What a probe gets as ``run_state``: here only a log of what ran, in which thread."""
+    """What a probe gets as ``run_state``: here only a log of what ran."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
-        self.threads: dict[str, str] = {}
         self.lock = threading.Lock()
 
     def ran(self, name: str) -> None:
         with self.lock:
             self.calls.append(name)
-            self.threads[name] = threading.current_thread().name
 
 
 def test_a_probe_is_computed_once_however_many_threads_read_it_at_once() -> None:
