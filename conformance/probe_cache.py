@@ -115,6 +115,30 @@ def _guard_ast_parse(on: bool) -> None:
     with _GUARD_LOCK:
         _parse_users += 1 if on else -1
         ast.parse = _locked_parse if _parse_users > 0 else _unguarded_parse  # type: ignore[assignment]
+        if _parse_users <= 1:
+            _keep_current_test_var(_parse_users > 0)
+
+
+# pytest deletes PYTEST_CURRENT_TEST from os.environ after every check, and iterating os.environ in
+# another thread meanwhile (urllib's getproxies, which requests and httpx call) raises
+# KeyError('PYTEST_CURRENT_TEST'). While prefetch workers run, the variable is set but never deleted.
+def _keep_current_test_var(on: bool) -> None:
+    from _pytest import runner
+
+    original = getattr(runner, "_oai_original_update", None)
+    if on and original is None:
+        original = runner._update_current_test_var
+        runner._oai_original_update = original  # type: ignore[attr-defined]
+
+        def update(item: Any, when: Any) -> None:
+            if when:
+                original(item, when)
+
+        runner._update_current_test_var = update
+    elif not on and original is not None:
+        runner._update_current_test_var = original
+        del runner._oai_original_update  # type: ignore[attr-defined]
+        # Left set: pytest's next teardown deletes it, and would fail if it were gone already.
 
 
 def reads_slow(names: Iterable[str]) -> bool:
