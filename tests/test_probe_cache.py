@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import threading
 from collections.abc import Iterator
@@ -281,3 +282,29 @@ def test_ast_parse_is_serialised_while_prefetch_workers_run() -> None:
     assert ast.parse("x = 1").body
     cache.close(wait_s=WAIT)
     assert ast.parse is original
+
+
+def test_pytest_current_test_is_not_deleted_while_prefetch_workers_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Iterating os.environ in a worker (urllib's getproxies, under requests and httpx) raises KeyError when
+    pytest deletes PYTEST_CURRENT_TEST meanwhile: while workers run it is only ever set."""
+    from _pytest import runner
+
+    release = threading.Event()
+    original = runner._update_current_test_var
+
+    @probe
+    def t_waits(run_state: State) -> None:
+        release.wait(WAIT)
+
+    class Item:
+        nodeid = "suite::check"
+
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", "outer")
+    cache = ProbeCache(State())
+    cache.prefetch(["t_waits"], workers=1)
+    runner._update_current_test_var(Item(), "call")  # type: ignore[arg-type]
+    runner._update_current_test_var(Item(), None)  # type: ignore[arg-type]
+    assert os.environ["PYTEST_CURRENT_TEST"] == "suite::check (call)"
+    release.set()
+    cache.close(wait_s=WAIT)
+    assert runner._update_current_test_var is original
