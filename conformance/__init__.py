@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from conformance.results import Level, Outcome, Violation
+from conformance.core.results import Level, Outcome, Violation
 from conformance.target import Target, TargetConfigError
 
 

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from conformance import __version__
-from conformance.catalogue import CatalogueError, load_catalogue
+from conformance.core.catalogue import CatalogueError, load_catalogue
 from conformance.runner import EXIT_USAGE, INTERRUPTED_CODES, run
 from conformance.target import Target, TargetConfigError, add_limit_arguments, limits_from_args
 

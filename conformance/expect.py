@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from conformance.core.results import ProviderTimeout, Unsupported, Violation
 from conformance.http import Exchange
-from conformance.results import ProviderTimeout, Unsupported, Violation
 
 _ERROR_KEYS = ("message", "type", "param", "code")
 

@@ -39,7 +39,7 @@ import httpcore
 import httpx
 
 from conformance import __version__
-from conformance.results import Evidence
+from conformance.core.results import Evidence
 from conformance.sse import DecodeResult, Event, SSEDecoder
 
 if TYPE_CHECKING:

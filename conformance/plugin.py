@@ -23,11 +23,8 @@ from typing import Any
 import pytest
 
 from conformance import probes
-from conformance.catalogue import DECLARABLE_CAPABILITIES, Catalogue, CatalogueError, in_profile, load_catalogue
-from conformance.http import BudgetExhausted, Exchange, HttpClient, StreamExchange
-from conformance.probe_cache import ProbeCache, probe, reads_slow
-from conformance.probes import ModelChoice
-from conformance.results import (
+from conformance.core.catalogue import DECLARABLE_CAPABILITIES, Catalogue, CatalogueError, in_profile, load_catalogue
+from conformance.core.results import (
     CheckResult,
     Evidence,
     NotApplicable,
@@ -36,6 +33,9 @@ from conformance.results import (
     Violation,
     violation_to_dict,
 )
+from conformance.http import BudgetExhausted, Exchange, HttpClient, StreamExchange
+from conformance.probe_cache import ProbeCache, probe, reads_slow
+from conformance.probes import ModelChoice
 from conformance.target import MODEL_CAPABILITIES, Target, TargetConfigError
 
 UNSUPPORTED_PREFIX = "[UNSUPPORTED]"

@@ -48,11 +48,11 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import yaml
 
-from conformance.catalogue import DECLARABLE_CAPABILITIES, spec_dir
+from conformance.core.catalogue import DECLARABLE_CAPABILITIES, spec_dir
+from conformance.core.results import Evidence
 from conformance.http import BudgetExhausted, CircuitBreaker, Redactor, retry_after
 from conformance.probe_cache import probe
 from conformance.probes import WRONG_KEY, model_ids
-from conformance.results import Evidence
 
 if TYPE_CHECKING:
     from schemathesis.core.transport import Response as StResponse

@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from conformance.catalogue import load_catalogue
+from conformance.core.catalogue import load_catalogue
+from conformance.core.results import CheckResult
 from conformance.plugin import RunState, install_state
 from conformance.report.json_report import build_report, write_json
-from conformance.results import CheckResult
 from conformance.target import Target
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"

@@ -52,8 +52,8 @@ import httpx
 import openai
 
 from conformance import expect
+from conformance.core.results import ProviderTimeout, Unsupported, Violation
 from conformance.http import BudgetExhausted, Exchange, HttpClient, StreamExchange, origin
-from conformance.results import ProviderTimeout, Unsupported, Violation
 from conformance.sse import DecodeResult, SSEDecoder, decode
 
 if TYPE_CHECKING:

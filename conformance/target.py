@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from conformance.catalogue import DECLARABLE_CAPABILITIES, PROFILES
+from conformance.core.catalogue import DECLARABLE_CAPABILITIES, PROFILES
 
 # Endpoint paths a user may paste by mistake at the end of a base URL (longest first).
 ENDPOINT_SUFFIXES = (

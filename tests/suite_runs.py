@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from conformance.catalogue import load_catalogue
+from conformance.core.catalogue import load_catalogue
 from conformance.runner import run
 from conformance.target import Target
 

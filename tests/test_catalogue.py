@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import conformance.catalogue
+import conformance.core.catalogue
 import conformance.suite
-from conformance.catalogue import CatalogueError, load_catalogue, parse_catalogue
+from conformance.core.catalogue import CatalogueError, load_catalogue, parse_catalogue
 
 CATALOGUE = load_catalogue()
 
@@ -98,13 +98,14 @@ def test_unknown_requirement_id_fails_collection(pytester: pytest.Pytester) -> N
 
 
 def test_spec_dir_is_found_in_the_installed_layout(tmp_path: Path) -> None:
-    # An installed wheel has conformance/spec/ beside catalogue.py (no __init__.py there); a checkout
+    # An installed wheel has conformance/spec/ beside conformance/core/ (no __init__.py there); a checkout
     # has spec/ beside the package. Loading catalogue.py from a copy in the installed layout must find it.
     package = tmp_path / "site-packages" / "conformance"
     (package / "spec").mkdir(parents=True)
-    shutil.copy(Path(conformance.catalogue.__file__), package / "catalogue.py")
+    (package / "core").mkdir()
+    shutil.copy(Path(conformance.core.catalogue.__file__), package / "core" / "catalogue.py")
     (package / "spec" / "requirements.yaml").write_text("version: 1\nrequirements: []\n")
-    module_spec = importlib.util.spec_from_file_location("installed_catalogue", package / "catalogue.py")
+    module_spec = importlib.util.spec_from_file_location("installed_catalogue", package / "core" / "catalogue.py")
     assert module_spec is not None
     assert module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import conformance.reference
-from conformance.catalogue import load_catalogue
 from conformance.cli import main
+from conformance.core.catalogue import load_catalogue
 from conformance.reference import FAULTS, ReferenceServer
 from conformance.report.json_report import validate_report
 from tests.conftest import TEST_KEY

@@ -11,6 +11,8 @@ import pytest
 import yaml
 
 from conformance.cli import main
+from conformance.core.results import Level, Outcome
+from conformance.core.scoring import Scored, summarise
 from conformance.report.baseline import (
     TODO_REASON,
     Baseline,
@@ -22,8 +24,6 @@ from conformance.report.baseline import (
     update_baseline,
 )
 from conformance.report.gates import FAIL_ON_LEVELS, evaluate
-from conformance.results import Level, Outcome
-from conformance.scoring import Scored, summarise
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 OUTCOMES = [outcome.value for outcome in Outcome]

@@ -33,8 +33,8 @@ import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import conformance.cli
-from conformance.catalogue import load_catalogue
 from conformance.cli import main
+from conformance.core.catalogue import load_catalogue
 from conformance.http import BudgetExhausted, CircuitBreaker, HttpClient, endpoint_key, retry_after
 from conformance.reference import FAULTS, ReferenceServer
 from conformance.reference.hostile_faults import echo_key_in_errors

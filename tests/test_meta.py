@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from conformance.catalogue import load_catalogue
+from conformance.core.catalogue import load_catalogue
 from conformance.reference import FAULTS, ReferenceServer
 from tests.conftest import TEST_KEY
 from tests.suite_runs import PROPERTY, PROPERTY_FAULTS, cached_report, failing, outcomes

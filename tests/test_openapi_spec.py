@@ -17,7 +17,7 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from conformance.catalogue import CAPABILITIES, PROFILES, spec_dir
+from conformance.core.catalogue import CAPABILITIES, PROFILES, spec_dir
 from conformance.property import METHODS, operations
 from conformance.sse import decode
 

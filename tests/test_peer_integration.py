@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import load_catalogue
+from conformance.core.catalogue import load_catalogue
 from conformance.report.baseline import load_baseline
 from conformance.report.gates import evaluate
 from conformance.runner import run

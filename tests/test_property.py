@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from conformance.catalogue import load_catalogue
+from conformance.core.catalogue import load_catalogue
+from conformance.core.results import NotApplicable, Violation
 from conformance.imaging import decode_png
 from conformance.plugin import RunState
 from conformance.property import (
@@ -38,7 +39,6 @@ from conformance.property import (
     tiny_png,
 )
 from conformance.reference import ReferenceServer
-from conformance.results import NotApplicable, Violation
 from conformance.suite.test_property import PropertyHarnessError, report
 from conformance.target import Target
 from tests.conftest import TEST_KEY

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.catalogue import PROFILES, in_profile, load_catalogue, profile_of
 from conformance.cli import main
+from conformance.core.catalogue import PROFILES, in_profile, load_catalogue, profile_of
 from conformance.imaging import ImageError, decode_png, dimensions, encode_png, sniff
 from conformance.reference import ReferenceServer
 from conformance.reference.files import FileStore

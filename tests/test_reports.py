@@ -23,6 +23,8 @@ import pytest
 import yaml
 
 from conformance.cli import main
+from conformance.core.results import Level, Outcome
+from conformance.core.scoring import Scored, summarise
 from conformance.reference import ReferenceServer
 from conformance.report.badge import BADGE_SCHEMA, badge, render_badge
 from conformance.report.diff import diff_reports, render_diff_markdown, render_diff_text
@@ -31,8 +33,6 @@ from conformance.report.json_report import validate_report
 from conformance.report.junit import render_junit
 from conformance.report.markdown import render_markdown
 from conformance.report.merge import build_matrix, render_merge_html, render_merge_markdown
-from conformance.results import Level, Outcome
-from conformance.scoring import Scored, summarise
 from tests.conftest import TEST_KEY
 from tests.suite_runs import score
 

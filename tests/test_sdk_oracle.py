@@ -17,11 +17,11 @@ import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance import sdk
+from conformance.core.results import Violation
 from conformance.http import BudgetExhausted, HttpClient
 from conformance.reference import ReferenceServer
 from conformance.report.json_report import validate_report
 from conformance.report.readiness import readiness
-from conformance.results import Violation
 from conformance.runner import run
 from conformance.target import Target
 from tests.conftest import TEST_KEY

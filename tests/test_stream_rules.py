@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from conformance.core.results import NotApplicable, Violation
 from conformance.http import StreamExchange
-from conformance.results import NotApplicable, Violation
 from conformance.sse import decode
 from conformance.suite import test_chat_stream as rules
 

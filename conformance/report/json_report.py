@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 
 from conformance import __version__
-from conformance.catalogue import spec_dir
+from conformance.core.catalogue import spec_dir
+from conformance.core.results import Level, Outcome, aggregate
+from conformance.core.scoring import Scored, summarise
 from conformance.report.readiness import readiness
-from conformance.results import Level, Outcome, aggregate
-from conformance.scoring import Scored, summarise
 
 if TYPE_CHECKING:
     from conformance.plugin import RunState

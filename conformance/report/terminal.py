@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from conformance.core.results import CheckResult, Outcome
 from conformance.report.view import client_readiness
-from conformance.results import CheckResult, Outcome
 
 READINESS_STYLES = {"ready": "green", "ready with limitations": "yellow", "broken": "bold red"}
 STYLES = {

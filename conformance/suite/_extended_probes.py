@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Final
 import pytest
 
 from conformance import expect, probes
+from conformance.core.results import NotApplicable, Unsupported
 from conformance.http import Exchange, HttpClient, StreamExchange
 from conformance.imaging import encode_png
 from conformance.probe_cache import probe
-from conformance.results import NotApplicable, Unsupported
 
 if TYPE_CHECKING:
     from conformance.plugin import RunState

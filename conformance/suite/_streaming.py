@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from conformance import expect, streams
+from conformance.core.results import NotApplicable, Violation
 from conformance.http import StreamExchange
-from conformance.results import NotApplicable, Violation
 from conformance.streams import Item, Kind
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conformance import expect, probes
+from conformance.core.results import NotApplicable, Violation
 from conformance.http import Exchange, HttpClient
 from conformance.plugin import requirement
-from conformance.results import NotApplicable, Violation
 from conformance.target import Target
 
 

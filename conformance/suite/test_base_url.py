@@ -4,9 +4,9 @@ openai-python joins base_url + relative path, never adding /v1; compat-bugs sect
 from __future__ import annotations
 
 from conformance import expect
+from conformance.core.results import Violation
 from conformance.http import HttpClient
 from conformance.plugin import requirement
-from conformance.results import Violation
 
 REDIRECTS = (301, 302, 303, 307, 308)
 

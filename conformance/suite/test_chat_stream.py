@@ -10,9 +10,9 @@ import json
 from typing import Any
 
 from conformance import expect, streams
+from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.http import Exchange, StreamExchange
 from conformance.plugin import requirement
-from conformance.results import NotApplicable, Unsupported, Violation
 from conformance.sse import UNTERMINATED_EVENT
 from conformance.streams import Item, Kind
 from conformance.suite import _streaming as shared

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import expect, probes
+from conformance.core.results import Violation
 from conformance.http import Exchange, HttpClient
 from conformance.plugin import requirement
-from conformance.results import Violation
 
 FINISH_REASONS = ("stop", "length", "content_filter")
 PROMPTS = ["Say one.", "Say two.", "Say three."]

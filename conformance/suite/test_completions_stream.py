@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from conformance import expect, streams
+from conformance.core.results import NotApplicable, Violation
 from conformance.http import StreamExchange
 from conformance.plugin import requirement
-from conformance.results import NotApplicable, Violation
 from conformance.streams import Item
 from conformance.suite import _streaming as shared
 from conformance.suite._streaming import fail_at

@@ -8,9 +8,9 @@ import struct
 from typing import Any
 
 from conformance import expect, probes
+from conformance.core.results import NotApplicable, Violation
 from conformance.http import Exchange, HttpClient
 from conformance.plugin import requirement
-from conformance.results import NotApplicable, Violation
 
 INPUTS = ["first document", "second document", "third document"]
 

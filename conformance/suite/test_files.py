@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import expect
+from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.http import Exchange
 from conformance.plugin import requirement
-from conformance.results import NotApplicable, Unsupported, Violation
 from conformance.suite._extended_probes import TRAINING_DATA, TRAINING_FILENAME, Deletion, declined, succeeded
 
 UPLOAD = "POST /files"

@@ -11,9 +11,9 @@ import json
 from typing import Any
 
 from conformance import expect
+from conformance.core.results import NotApplicable, Violation
 from conformance.http import Exchange, StreamExchange
 from conformance.plugin import requirement
-from conformance.results import NotApplicable, Violation
 
 CREATE = "POST /fine-tunes"
 #: The legacy FineTune schema's required members and their JSON types.

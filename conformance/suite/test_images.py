@@ -12,10 +12,10 @@ import urllib.parse
 from typing import Any
 
 from conformance import expect
+from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.http import Exchange, HttpClient
 from conformance.imaging import ImageError, decode_png, dimensions, sniff
 from conformance.plugin import requirement
-from conformance.results import NotApplicable, Unsupported, Violation
 from conformance.suite._extended_probes import IMAGE_N, IMAGE_SIZE, declined
 
 GENERATIONS = "POST /images/generations"

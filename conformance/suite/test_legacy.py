@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import expect
+from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.http import Exchange, HttpClient
 from conformance.plugin import requirement
-from conformance.results import NotApplicable, Unsupported, Violation
 from conformance.suite._extended_probes import Deletion, declined, quote, succeeded
 
 EDITS = "POST /edits"

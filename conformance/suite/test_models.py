@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from conformance import expect
+from conformance.core.results import NotApplicable, Violation
 from conformance.http import Exchange, HttpClient
 from conformance.plugin import RunState, requirement
-from conformance.results import NotApplicable, Violation
 
 
 def model_list(listing: Exchange) -> list[Any]:

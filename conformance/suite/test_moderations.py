@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import expect
+from conformance.core.results import NotApplicable, Violation
 from conformance.http import Exchange
 from conformance.plugin import requirement
-from conformance.results import NotApplicable, Violation
 from conformance.suite._extended_probes import MODERATION_FLAGGED
 
 WHAT = "POST /moderations"

@@ -8,6 +8,7 @@ and the recorded exchange), and how many there were in all.
 
 from __future__ import annotations
 
+from conformance.core.results import NotApplicable, ProviderTimeout, Violation
 from conformance.plugin import requirement
 from conformance.property import (
     AUTH,
@@ -22,7 +23,6 @@ from conformance.property import (
     PropertyRun,
     property_run,
 )
-from conformance.results import NotApplicable, ProviderTimeout, Violation
 
 __all__ = ["property_run"]  # the session fixture, shared by every check of this module
 

@@ -24,10 +24,10 @@ from typing import Any
 import openai
 
 from conformance import expect, probes
+from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.http import BudgetExhausted, HttpClient
 from conformance.plugin import RunState, requirement
 from conformance.probe_cache import probe
-from conformance.results import NotApplicable, Unsupported, Violation
 from conformance.sdk import (
     NodeError,
     NodeResults,

@@ -14,9 +14,9 @@ from __future__ import annotations
 import httpx
 
 from conformance import expect, probes
+from conformance.core.results import NotApplicable, ProviderTimeout, Violation
 from conformance.http import RETRY_STATUSES, Exchange, HttpClient, StreamExchange, origin
 from conformance.plugin import requirement
-from conformance.results import NotApplicable, ProviderTimeout, Violation
 from conformance.target import Target
 
 PROBE_HEADER = "x-oai-conformance-probe"

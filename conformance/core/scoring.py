@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.results import Level, Outcome
+from conformance.core.results import Level, Outcome
 
 WEIGHTS = {Level.MUST: 3.0, Level.SHOULD: 1.0, Level.MAY: 0.0}
 SCORED = (Outcome.PASS, Outcome.FAIL, Outcome.TIMEOUT)

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from conformance.results import Level
+from conformance.core.results import Level
 
 ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z][A-Z0-9]*)*-\d{3}$")
 CAPABILITIES = (
@@ -151,7 +151,7 @@ def in_profile(requirement: Requirement, profile: str) -> bool:
 def spec_dir() -> Path:
     """The directory holding the contract files: ``conformance/spec`` in an installed package (pyproject maps
     the repository's ``spec/`` there), or ``spec/`` beside the package in a checkout or editable install."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # the conformance package
     for candidate in (here / "spec", here.parent / "spec"):
         if (candidate / "requirements.yaml").is_file():
             return candidate
