@@ -30,8 +30,8 @@ from rich.console import Console
 from rich.text import Text
 
 from conformance import __version__
+from conformance.builders import ENDPOINTS, model_ids, probe_body
 from conformance.http import Exchange, HttpClient, Redactor, join_url
-from conformance.probes import ENDPOINTS, model_ids, probe_body
 from conformance.target import ENDPOINT_SUFFIXES, MODEL_CAPABILITIES, Target, TargetConfigError
 
 __all__ = [

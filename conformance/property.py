@@ -48,17 +48,16 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import yaml
 
+from conformance.builders import WRONG_KEY, model_ids
 from conformance.core.catalogue import DECLARABLE_CAPABILITIES, spec_dir
 from conformance.core.results import Evidence
 from conformance.http import BudgetExhausted, CircuitBreaker, Redactor, retry_after
-from conformance.probe_cache import probe
-from conformance.probes import WRONG_KEY, model_ids
 
 if TYPE_CHECKING:
     from schemathesis.core.transport import Response as StResponse
     from schemathesis.generation.case import Case
 
-    from conformance.plugin import RunState
+    from conformance.engine import RunState
     from conformance.target import Target
 
 SPEC_FILE: Final = "openapi.yaml"
@@ -1344,9 +1343,3 @@ def run_property_tests(state: RunState) -> PropertyRun:
     _install_hook()
     with _hypothesis_home():
         return PropertyDriver(state).run()
-
-
-@probe(slow=True)
-def property_run(run_state: RunState) -> PropertyRun:
-    """One property run per suite run, shared by every PROP check."""
-    return run_property_tests(run_state)

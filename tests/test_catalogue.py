@@ -2,36 +2,27 @@
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
-import inspect
-import pkgutil
 import shutil
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
+import conformance
 import conformance.core.catalogue
-import conformance.suite
 from conformance.core.catalogue import CatalogueError, load_catalogue, parse_catalogue
+from conformance.engine.registry import PROBES, all_checks, check
 
 CATALOGUE = load_catalogue()
 
 
 def bound_checks() -> dict[str, list[str]]:
-    """requirement id → names of the suite functions bound to it with @requirement."""
+    """requirement id → names of the checks registered for it with @check."""
     bound: dict[str, list[str]] = {}
-    for module_info in pkgutil.iter_modules(conformance.suite.__path__):
-        if not module_info.name.startswith("test_"):
-            continue
-        module = importlib.import_module(f"conformance.suite.{module_info.name}")
-        for name, function in inspect.getmembers(module, inspect.isfunction):
-            for mark in getattr(function, "pytestmark", []):
-                if mark.name == "requirement":
-                    bound.setdefault(mark.args[0], []).append(f"{module_info.name}.{name}")
+    for definition in all_checks():
+        bound.setdefault(definition.requirement, []).append(definition.name)
     return bound
 
 
@@ -41,7 +32,17 @@ def test_catalogue_has_at_least_forty_requirements() -> None:
 
 def test_every_requirement_has_a_check() -> None:
     unchecked = sorted(set(CATALOGUE.ids()) - set(bound_checks()))
-    assert not unchecked, f"requirements without a check in conformance/suite: {unchecked}"
+    assert not unchecked, f"requirements without a check in conformance/checks: {unchecked}"
+
+
+def test_every_check_reads_only_registered_probes() -> None:
+    unknown = {c.name: [a for a in c.argnames if a not in PROBES] for c in all_checks()}
+    assert not {name: args for name, args in unknown.items() if args}
+
+
+def test_checks_live_in_the_module_of_their_area() -> None:
+    # conformance/checks/<area>.py mirrors conformance/probes/<area>.py and reference/faults/<area>.py.
+    assert {c.module for c in all_checks()} <= {p.stem for p in Path(conformance.__file__).parent.glob("checks/*.py")}
 
 
 def test_every_requirement_has_a_proving_fault() -> None:
@@ -82,19 +83,14 @@ def test_duplicate_ids_are_rejected() -> None:
         parse_catalogue(yaml.safe_dump({"version": 1, "requirements": [one, one]}))
 
 
-def test_unknown_requirement_id_fails_collection(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_unknown=textwrap.dedent("""
-        from conformance.plugin import requirement
+def test_unknown_requirement_id_is_refused() -> None:
+    with pytest.raises(CatalogueError, match=r"NOPE-999.*no such id"):
+        check("NOPE-999")
 
-        @requirement("NOPE-999")
-        def test_something():
-            pass
-    """)
-    )
-    result = pytester.runpytest("-p", "conformance.plugin")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*NOPE-999*no such id*"])
+
+def test_unknown_need_is_refused() -> None:
+    with pytest.raises(CatalogueError, match="unknown needs"):
+        check("CHAT-001", needs="teleportation")
 
 
 def test_spec_dir_is_found_in_the_installed_layout(tmp_path: Path) -> None:

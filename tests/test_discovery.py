@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance import probes
+from conformance import builders
+from conformance.builders import MAX_CANDIDATES, choose_model, rank_candidates
 from conformance.http import HttpClient
-from conformance.probes import MAX_CANDIDATES, choose_model, rank_candidates
 from conformance.reference import REFERENCE_MODELS, ReferenceServer
 from conformance.report.json_report import validate_report
 from conformance.runner import run
@@ -51,7 +51,7 @@ def test_probing_picks_a_model_that_serves_the_capability(
     discover: Callable[..., HttpClient], capability: str, acceptable: set[str]
 ) -> None:
     client = discover()
-    choice = choose_model(client, capability, probes.list_models(client))
+    choice = choose_model(client, capability, builders.list_models(client))
     assert choice.model in acceptable
     assert (choice.how, choice.status) == ("probed", "available")
 
@@ -68,7 +68,7 @@ def test_an_empty_model_list_leaves_the_model_unknown_and_names_the_flag(
     discover: Callable[..., HttpClient], capability: str
 ) -> None:
     client = discover("models-empty-list")
-    choice = choose_model(client, capability, probes.list_models(client))
+    choice = choose_model(client, capability, builders.list_models(client))
     assert (choice.model, choice.status) == (None, "unknown")
     assert FLAGS[capability] in choice.detail
     assert client.usage.requests == 1  # only GET /models: nothing to probe
@@ -109,7 +109,7 @@ def _error(status: int) -> Callable[[str], httpx.Response]:
 def test_no_candidate_answering_sets_the_status(answer: Callable[[str], httpx.Response], status: str) -> None:
     client, probed = _scripted(["model-a", "model-b"], answer)
     with client:
-        choice = choose_model(client, "chat", probes.list_models(client))
+        choice = choose_model(client, "chat", builders.list_models(client))
     assert (choice.model, choice.how, choice.status) == (None, "probed", status)
     assert probed == ["model-a", "model-b"]
     assert "--chat-model" in choice.detail
@@ -121,7 +121,7 @@ def test_probing_stops_at_the_first_model_that_answers() -> None:
         lambda model: httpx.Response(200, json={}) if model == "b-chat" else _error(404)(model),
     )
     with client:
-        choice = choose_model(client, "chat", probes.list_models(client))
+        choice = choose_model(client, "chat", builders.list_models(client))
     assert (choice.model, probed) == ("b-chat", ["a-chat", "b-chat"])
     assert len(choice.exchanges) == 2
 
@@ -129,12 +129,12 @@ def test_probing_stops_at_the_first_model_that_answers() -> None:
 def test_at_most_three_candidates_are_probed() -> None:
     client, probed = _scripted([f"chat-{n}" for n in range(10)], _error(404))
     with client:
-        choose_model(client, "chat", probes.list_models(client))
+        choose_model(client, "chat", builders.list_models(client))
     assert len(probed) == MAX_CANDIDATES == 3
 
 
 def test_probes_are_cheap() -> None:
-    bodies: list[dict[str, Any]] = [probes.probe_body(capability, "m") for capability in ("chat", "completions")]
+    bodies: list[dict[str, Any]] = [builders.probe_body(capability, "m") for capability in ("chat", "completions")]
     assert all(body["max_tokens"] == 1 for body in bodies)
 
 

@@ -29,7 +29,7 @@ SAMPLE = "MODELS-001,CHAT-002,CHAT-STREAM-003,CMPL-001,EMB-001,AUTH-001,AUTH-002
 def run_suite(pytester: pytest.Pytester, base_url: str, *extra: str) -> pytest.RunResult:
     return pytester.runpytest(
         "--pyargs",
-        "conformance.suite",
+        "conformance",
         "--oai-base-url",
         base_url,
         "--oai-api-key",
@@ -104,6 +104,6 @@ def test_key_never_appears_in_pytest_output(pytester: pytest.Pytester, reference
 
 
 def test_without_a_base_url_the_suite_says_to_pass_one(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest("--pyargs", "conformance.suite", "-p", "no:cacheprovider", "-x")
+    result = pytester.runpytest("--pyargs", "conformance", "-p", "no:cacheprovider", "-x")
     assert result.ret != pytest.ExitCode.OK
     assert "--oai-base-url" in result.stdout.str() + result.stderr.str()

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from conformance.checks.property import PropertyHarnessError, report
 from conformance.core.catalogue import load_catalogue
 from conformance.core.results import NotApplicable, Violation
+from conformance.engine import RunState
 from conformance.imaging import decode_png
-from conformance.plugin import RunState
 from conformance.property import (
     AUTH,
     CLASSES,
@@ -39,7 +40,6 @@ from conformance.property import (
     tiny_png,
 )
 from conformance.reference import ReferenceServer
-from conformance.suite.test_property import PropertyHarnessError, report
 from conformance.target import Target
 from tests.conftest import TEST_KEY
 from tests.suite_runs import MODELS, cached_report, outcomes

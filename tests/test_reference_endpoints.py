@@ -22,11 +22,11 @@ import pytest
 from conformance.cli import main
 from conformance.core.catalogue import PROFILES, in_profile, load_catalogue, profile_of
 from conformance.imaging import ImageError, decode_png, dimensions, encode_png, sniff
+from conformance.probes.endpoints import SOURCE_PNG, multipart
 from conformance.reference import ReferenceServer
 from conformance.reference.files import FileStore
 from conformance.reference.fine_tunes import FineTuneStore, TunedModels, validate_fine_tune
 from conformance.runner import run
-from conformance.suite._extended_probes import SOURCE_PNG, multipart
 from conformance.target import Target, TargetConfigError, parse_capabilities
 from tests.conftest import TEST_KEY
 
@@ -616,7 +616,7 @@ def test_pytest_plugin_takes_profile_and_capabilities(
 ) -> None:
     path = tmp_path / "report.json"
     result = pytester.runpytest(
-        "--pyargs", "conformance.suite", "--oai-base-url", reference_server.base_url, "--oai-api-key", TEST_KEY,
+        "--pyargs", "conformance", "--oai-base-url", reference_server.base_url, "--oai-api-key", TEST_KEY,
         "--oai-chat-model=ref-chat", "--oai-requirements", "MODELS-001,IMG-001,MOD-001,FT-001",
         "--oai-profile", "extended", "--oai-capabilities", "chat,images", "--oai-report", str(path),
         "-p", "no:cacheprovider",

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from conformance.checks import chat_stream as rules
 from conformance.core.results import NotApplicable, Violation
 from conformance.http import StreamExchange
 from conformance.sse import decode
-from conformance.suite import test_chat_stream as rules
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sse"
 

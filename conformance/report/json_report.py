@@ -1,6 +1,6 @@
 """report.json: the single source every other output is derived from.
 
-Built from a finished run's state, redacted as a whole (belt and braces: evidence is already
+Built from a finished run's frozen record, redacted as a whole (belt and braces: evidence is already
 redacted when recorded), and validated against ``spec/report.schema.json`` before it is written.
 """
 
@@ -23,7 +23,7 @@ from conformance.core.scoring import Scored, summarise
 from conformance.report.readiness import readiness
 
 if TYPE_CHECKING:
-    from conformance.plugin import RunState
+    from conformance.engine import RunRecord
 
 REPORT_SCHEMA_VERSION = "1.0"
 
@@ -32,13 +32,14 @@ def _iso(timestamp: float | None) -> str | None:
     return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
-def requirement_results(state: RunState, aborted: str | None = None) -> list[dict[str, Any]]:
+def requirement_results(record: RunRecord) -> list[dict[str, Any]]:
+    aborted = record.aborted
     by_requirement: dict[str, list[Any]] = {}
-    for result in state.results:
+    for result in record.results:
         by_requirement.setdefault(result.requirement, []).append(result)
     rows = []
-    for requirement in state.catalogue.active:
-        if state.selected is not None and requirement.id not in state.selected:
+    for requirement in record.catalogue.active:
+        if record.selected is not None and requirement.id not in record.selected:
             continue
         checks = by_requirement.get(requirement.id, [])
         if checks:
@@ -66,13 +67,13 @@ def requirement_results(state: RunState, aborted: str | None = None) -> list[dic
     return rows
 
 
-def build_report(state: RunState, *, aborted: str | None = None) -> dict[str, Any]:
-    rows = requirement_results(state, aborted)
-    catalogue = state.catalogue
+def build_report(record: RunRecord) -> dict[str, Any]:
+    rows = requirement_results(record)
+    aborted = record.aborted
+    catalogue = record.catalogue
     scored = [
         Scored(level=Level(row["level"]), capability=row["capability"], outcome=Outcome(row["outcome"])) for row in rows
     ]
-    client = state._client
     report = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "suite": {
@@ -82,17 +83,17 @@ def build_report(state: RunState, *, aborted: str | None = None) -> dict[str, An
             "catalogue_sha256": catalogue.sha256,
         },
         "run": {
-            "started": _iso(state.started),
-            "finished": _iso(state.finished),
-            "duration_s": round((state.finished or state.started) - state.started, 3),
+            "started": _iso(record.started),
+            "finished": _iso(record.finished),
+            "duration_s": round(record.finished - record.started, 3),
             "aborted": aborted,
-            "selected": sorted(state.selected) if state.selected is not None else None,
+            "selected": sorted(record.selected) if record.selected is not None else None,
             "python": platform.python_version(),
             "platform": sys.platform,
         },
-        "target": state.target.public_dict(),
-        "models": {capability: choice.to_dict() for capability, choice in sorted(state._choices.items())},
-        "usage": client.usage.to_dict() if client else {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0},
+        "target": record.target.public_dict(),
+        "models": {capability: choice.to_dict() for capability, choice in sorted(record.models.items())},
+        "usage": dict(record.usage),
         "summary": summarise(scored),
         "results": rows,
     }
@@ -100,8 +101,7 @@ def build_report(state: RunState, *, aborted: str | None = None) -> dict[str, An
         # A run that stopped early proves nothing: no verdict may read as a pass.
         report["summary"]["verdicts"] = {"client_compatible": False, "spec_conformant": False}
     report["summary"]["readiness"] = readiness(report)  # which clients work: derived from the rows' breaks
-    redact = client.redact if client else None
-    return redact.walk(report) if redact else report
+    return record.redact.walk(report)
 
 
 @cache

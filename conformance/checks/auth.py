@@ -1,0 +1,58 @@
+"""AUTH-*: Bearer authentication and the organization header (seed 002 "Authentication"; seed 001)."""
+
+from __future__ import annotations
+
+from conformance import builders, expect
+from conformance.core.results import NotApplicable, Violation
+from conformance.engine import check
+from conformance.http import Exchange, HttpClient
+from conformance.target import Target
+
+
+@check("AUTH-001", needs="chat")
+def test_missing_key_is_401(keyed: None, no_key_chat: Exchange) -> None:
+    expect.status(no_key_chat, 401, title="A request without a key was not refused with 401")
+
+
+@check("AUTH-002", needs="chat")
+def test_wrong_key_is_401(keyed: None, wrong_key_chat: Exchange) -> None:
+    expect.status(wrong_key_chat, 401, title="A request with a wrong key was not refused with 401")
+
+
+@check("AUTH-003")
+def test_organization_header_is_accepted(client: HttpClient, models_listing: Exchange) -> None:
+    exchange = client.request("GET", "models", headers={"OpenAI-Organization": "org-oai-conformance"})
+    if exchange.status != 200 and exchange.status == models_listing.status:
+        # "served as without it": the header changed nothing (MODELS-001 judges the list itself)
+        raise NotApplicable(f"GET /models answers {models_listing.status} without the header too")
+    expect.status(exchange, 200, title="A request with OpenAI-Organization was not served")
+
+
+@check("AUTH-004", needs="chat")
+def test_errors_never_echo_the_full_key(target: Target, wrong_key_chat: Exchange, api_errors: list[Exchange]) -> None:
+    # The wrong key is ours to send; the real key must not come back in any error either.
+    checks = [(wrong_key_chat, builders.WRONG_KEY)] + [(e, target.api_key) for e in api_errors if target.api_key]
+    for exchange, key in checks:
+        if key and key in exchange.text:
+            raise Violation(
+                "An error body quotes the API key in full",
+                expected="the key masked (e.g. sk-ab***wxyz)",
+                actual="the full key (redacted here) appears in the body; it ends up in client logs",
+                evidence=exchange,
+            )
+
+
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "openai-request-id", "x-amzn-requestid", "cf-ray")
+
+
+@check("AUTH-005", needs="chat")
+def test_responses_carry_a_request_id(chat_response: Exchange, models_listing: Exchange) -> None:
+    for exchange in (chat_response, models_listing):
+        if exchange.ok and not any(name in exchange.headers for name in REQUEST_ID_HEADERS):
+            raise Violation(
+                "No request id header",
+                expected=f"one of {', '.join(REQUEST_ID_HEADERS)}",
+                actual=f"headers: {', '.join(sorted(exchange.headers)) or '(none)'}",
+                evidence=exchange,
+            )
+

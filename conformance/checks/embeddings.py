@@ -1,0 +1,170 @@
+"""EMB-*: embeddings (seed 002 "Embeddings"; compat-bugs H.39 on base64)."""
+
+from __future__ import annotations
+
+import base64
+import math
+import struct
+from typing import Any
+
+from conformance import builders, expect
+from conformance.core.results import NotApplicable, Violation
+from conformance.engine import check
+from conformance.http import Exchange, HttpClient
+
+INPUTS = ["first document", "second document", "third document"]
+
+
+def embedding_object(exchange: Exchange) -> dict[str, Any]:
+    expect.success(exchange, "POST /embeddings")
+    return expect.json_object(exchange)
+
+
+def data_items(body: dict[str, Any], exchange: Exchange) -> list[dict[str, Any]]:
+    items = body.get("data")
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise NotApplicable("no data array of objects (see EMB-001)")
+    return items
+
+
+def float_vector(item: dict[str, Any]) -> list[float] | None:
+    vector = item.get("embedding")
+    if isinstance(vector, list) and all(expect.is_type(v, (int, float)) for v in vector):
+        return [float(v) for v in vector]
+    return None
+
+
+@check("EMB-001", needs="embeddings")
+def test_embedding_has_documented_shape(embedding_response: Exchange) -> None:
+    exchange = embedding_response
+    expect.status(exchange, 200)
+    body = expect.json_object(exchange)
+    if body.get("object") != "list":
+        raise Violation(
+            'Wrong "object"',
+            pointer="/object",
+            expected='"list"',
+            actual=expect.short(body.get("object", "(missing)")),
+            evidence=exchange,
+        )
+    expect.field(body, "model", str, "", exchange)
+    items = expect.field(body, "data", list, "", exchange)
+    if not items:
+        raise Violation("No embeddings", pointer="/data", expected="one item per input", actual="[]", evidence=exchange)
+    for index, item in enumerate(items):
+        pointer = f"/data/{index}"
+        if not isinstance(item, dict) or item.get("object") != "embedding":
+            raise Violation(
+                'An item lacks "object": "embedding"',
+                pointer=f"{pointer}/object",
+                expected='"embedding"',
+                actual=expect.short(item.get("object", "(missing)") if isinstance(item, dict) else item),
+                evidence=exchange,
+            )
+        expect.field(item, "index", int, pointer, exchange)
+        expect.field(item, "embedding", (list, str), pointer, exchange)
+
+
+@check("EMB-002", needs="embeddings")
+def test_one_embedding_per_input_in_order(client: HttpClient, embedding_model: str) -> None:
+    exchange = builders.embedding(client, embedding_model, input=INPUTS)
+    items = data_items(embedding_object(exchange), exchange)
+    indexes = [item.get("index") for item in items]
+    if sorted(i for i in indexes if isinstance(i, int)) != list(range(len(INPUTS))) or len(indexes) != len(INPUTS):
+        raise Violation(
+            "Not one embedding per input",
+            pointer="/data",
+            expected=f"indexes {list(range(len(INPUTS)))}",
+            actual=f"indexes {indexes}",
+            evidence=exchange,
+        )
+
+
+@check("EMB-003", needs="embeddings")
+def test_base64_encoding_is_honoured(client: HttpClient, embedding_model: str, embedding_response: Exchange) -> None:
+    floats = data_items(embedding_object(embedding_response), embedding_response)
+    reference = float_vector(floats[0]) if floats else None
+    if reference is None:
+        raise NotApplicable("no float embedding to compare with (see EMB-001)")
+    exchange = builders.embedding(client, embedding_model, encoding_format="base64")
+    items = data_items(embedding_object(exchange), exchange)
+    encoded = items[0].get("embedding") if items else None
+    if not isinstance(encoded, str):
+        raise Violation(
+            "encoding_format base64 was ignored",
+            pointer="/data/0/embedding",
+            expected="a base64 string of float32 values",
+            actual=expect.short(encoded, 80),
+            evidence=exchange,
+        )
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise Violation(
+            "embedding is not valid base64",
+            pointer="/data/0/embedding",
+            expected="base64",
+            actual=expect.short(encoded, 80),
+            evidence=exchange,
+        ) from None
+    if len(raw) != 4 * len(reference):
+        raise Violation(
+            "base64 embedding has the wrong length",
+            pointer="/data/0/embedding",
+            expected=f"{4 * len(reference)} bytes ({len(reference)} float32)",
+            actual=f"{len(raw)} bytes",
+            evidence=[exchange, embedding_response],
+        )
+    decoded = struct.unpack(f"<{len(reference)}f", raw)
+    worst = max(abs(a - b) for a, b in zip(decoded, reference, strict=True))
+    if worst > 1e-5:
+        raise Violation(
+            "base64 embedding differs from the float embedding",
+            pointer="/data/0/embedding",
+            expected="equal within 1e-5",
+            actual=f"max difference {worst:.3g}",
+            evidence=[exchange, embedding_response],
+        )
+
+
+@check("EMB-004", needs="embeddings")
+def test_embedding_usage_counts_input(embedding_response: Exchange) -> None:
+    body = embedding_object(embedding_response)
+    counts = expect.field(body, "usage", dict, "", embedding_response)
+    prompt = expect.field(counts, "prompt_tokens", int, "/usage", embedding_response)
+    total = expect.field(counts, "total_tokens", int, "/usage", embedding_response)
+    if total != prompt or prompt <= 0:
+        raise Violation(
+            "usage does not count the input",
+            pointer="/usage",
+            expected="prompt_tokens > 0 and total_tokens == prompt_tokens",
+            actual=expect.short(counts),
+            evidence=embedding_response,
+        )
+
+
+@check("EMB-005", needs="embeddings")
+def test_vectors_are_finite_and_of_one_dimension(client: HttpClient, embedding_model: str) -> None:
+    exchange = builders.embedding(client, embedding_model, input=INPUTS[:2])
+    items = data_items(embedding_object(exchange), exchange)
+    lengths = []
+    for index, item in enumerate(items):
+        vector = float_vector(item)
+        if not vector or not all(math.isfinite(v) for v in vector):
+            raise Violation(
+                "An embedding is not a non-empty array of finite numbers",
+                pointer=f"/data/{index}/embedding",
+                expected="[number, ...]",
+                actual=expect.short(item.get("embedding"), 80),
+                evidence=exchange,
+            )
+        lengths.append(len(vector))
+    if len(set(lengths)) > 1:
+        raise Violation(
+            "Embeddings of one response differ in dimension",
+            pointer="/data",
+            expected="one dimension",
+            actual=f"lengths {lengths}",
+            evidence=exchange,
+        )
+

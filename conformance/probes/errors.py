@@ -1,0 +1,87 @@
+"""Probes of the error and auth checks: the requests that should be refused.
+
+Each is sent once per run. Generation requests that a faulty provider might serve anyway carry
+``max_tokens`` 1 so a provider that ignores auth or validation costs next to nothing.
+"""
+
+from __future__ import annotations
+
+from conformance import builders
+from conformance.core.results import NotApplicable
+from conformance.engine import RunState, probe
+from conformance.http import Exchange, HttpClient
+from conformance.target import Target
+
+
+def _chat_refusal_body(model: str, **extra: object) -> dict[str, object]:
+    body: dict[str, object] = {"model": model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1}
+    body.update(extra)
+    return body
+
+
+@probe
+def no_key_chat(client: HttpClient, chat_model: str) -> Exchange:
+    return client.request("POST", "chat/completions", json_body=_chat_refusal_body(chat_model), auth=False)
+
+
+@probe
+def wrong_key_chat(client: HttpClient, chat_model: str) -> Exchange:
+    return client.request("POST", "chat/completions", json_body=_chat_refusal_body(chat_model), auth=builders.WRONG_KEY)
+
+
+@probe
+def unknown_model_chat(client: HttpClient, chat_model: str) -> Exchange:
+    return client.request("POST", "chat/completions", json_body=_chat_refusal_body(builders.UNKNOWN_MODEL))
+
+
+@probe
+def bad_json_chat(client: HttpClient, chat_model: str) -> Exchange:
+    broken = b'{"model": "' + chat_model.encode() + b'", "messages": [{"role": "user", "content": "Hi"}'
+    return client.request("POST", "chat/completions", content=broken, headers={"content-type": "application/json"})
+
+
+@probe
+def missing_messages_chat(client: HttpClient, chat_model: str) -> Exchange:
+    return client.request("POST", "chat/completions", json_body={"model": chat_model, "max_tokens": 1})
+
+
+@probe
+def bad_type_chat(client: HttpClient, chat_model: str) -> Exchange:
+    return client.request("POST", "chat/completions", json_body=_chat_refusal_body(chat_model, temperature="hot"))
+
+
+@probe
+def messages_not_array_chat(client: HttpClient, chat_model: str) -> Exchange:
+    return client.request(
+        "POST", "chat/completions", json_body={"model": chat_model, "messages": "Hi", "max_tokens": 1}
+    )
+
+
+@probe
+def unknown_model_retrieve(client: HttpClient) -> Exchange:
+    return client.request("GET", f"models/{builders.UNKNOWN_MODEL}")
+
+
+@probe
+def api_errors(run_state: RunState, target: Target, chat_model: str) -> list[Exchange]:
+    """Every probe the provider must refuse, as far as this configuration allows."""
+    names = [
+        "unknown_model_chat",
+        "bad_json_chat",
+        "missing_messages_chat",
+        "bad_type_chat",
+        "messages_not_array_chat",
+        "unknown_model_retrieve",
+    ]
+    if target.api_key:
+        names[:0] = ["no_key_chat", "wrong_key_chat"]
+    return [run_state.probes.get(name) for name in names]
+
+
+
+
+@probe
+def keyed(target: Target) -> None:
+    """Stops the auth checks where the provider is used without a key."""
+    if not target.api_key:
+        raise NotApplicable("no API key configured: the provider is used without authentication")
