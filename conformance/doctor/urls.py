@@ -9,7 +9,7 @@ import httpx
 
 from conformance.doctor.findings import ClientSettings, UrlProblem
 from conformance.http import join_url
-from conformance.target import ENDPOINT_SUFFIXES, TargetConfigError
+from conformance.target import clean_base_url, strip_endpoint_suffix
 
 MAX_BASE_PROBES = 6
 
@@ -20,33 +20,18 @@ _HOST_ONLY_CLIENTS = "NextChat / ChatGPT-Next-Web and other clients that add /v1
 def clean_url(url: str) -> tuple[str, list[str]]:
     """The pasted URL without trailing slash, query or fragment, and notes on what was dropped.
 
-    Raises :class:`TargetConfigError` (a usage error) for something that is not an http(s) URL.
+    :func:`~conformance.target.clean_base_url` with the query dropped (noted, not echoed) and the URL kept out
+    of its error messages; raises :class:`TargetConfigError` (a usage error) for something that is not an
+    http(s) URL. Adds the doctor's note on a trailing slash.
     """
-    raw = url.strip()
-    if not raw:
-        raise TargetConfigError("the URL is empty")
-    if "://" not in raw:
-        raise TargetConfigError("the URL must start with http:// or https://")
-    try:
-        parsed = httpx.URL(raw)
-    except httpx.InvalidURL as exc:
-        raise TargetConfigError(f"not a URL: {exc}") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise TargetConfigError("the URL must start with http:// or https:// and name a host")
-    if parsed.userinfo:
-        # Not echoed: the user:password part is a secret.
-        raise TargetConfigError("the URL carries credentials (user:password@); pass the key with --api-key instead")
-    notes: list[str] = []
-    if parsed.query:
-        # Not echoed either: a query string may carry a key. openai-python appends the operation path
-        # after the raw path *including* the query, so such a base cannot work with it.
-        notes.append("the query string was dropped: the official SDKs cannot use a base URL with a query string")
-    if parsed.path.endswith("/") and parsed.path != "/":
+    cleaned, notes = clean_base_url(url, drop_query=True, quote=False)
+    path = httpx.URL(url.strip()).path
+    if path.endswith("/") and path != "/":
         notes.append(
             "the trailing slash is harmless for the official SDKs (they add one before joining); "
             "some other clients then send '//chat/completions'"
         )
-    return str(parsed.copy_with(query=None, fragment=None)).rstrip("/"), notes
+    return cleaned, notes
 
 
 def url_path(url: str) -> str:
@@ -56,15 +41,6 @@ def url_path(url: str) -> str:
 
 def _with_path(url: str, path: str) -> str:
     return str(httpx.URL(url).copy_with(path=path or "/", query=None, fragment=None)).rstrip("/")
-
-
-def strip_endpoint_suffix(path: str) -> tuple[str, str | None]:
-    """``/v1/chat/completions`` → (``/v1``, ``/chat/completions``); a path without one is returned as is."""
-    path = path.rstrip("/")
-    for suffix in ENDPOINT_SUFFIXES:
-        if path.endswith(suffix):
-            return path[: -len(suffix)], suffix
-    return path, None
 
 
 def dedupe_v1(path: str) -> str:
