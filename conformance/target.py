@@ -51,36 +51,62 @@ def parse_capabilities(value: str | Iterable[str] | None) -> frozenset[str] | No
     return declared
 
 
-def normalise_base_url(url: str) -> tuple[str, list[str]]:
-    """Return the base URL to join paths to, and notes on what was changed and why."""
-    notes: list[str] = []
+def strip_endpoint_suffix(path: str) -> tuple[str, str | None]:
+    """``/v1/chat/completions`` → (``/v1``, ``/chat/completions``); a path without one is returned as is."""
+    path = path.rstrip("/")
+    for suffix in ENDPOINT_SUFFIXES:
+        if path.endswith(suffix):
+            return path[: -len(suffix)], suffix
+    return path, None
+
+
+def clean_base_url(url: str, *, drop_query: bool = False, quote: bool = True) -> tuple[str, list[str]]:
+    """Check that ``url`` can be a base URL; return it without fragment or trailing slash, and notes.
+
+    The one place a base URL is checked and cleaned: :func:`normalise_base_url` (``run``, the plugin) and
+    ``doctor`` both use it. Raises :class:`TargetConfigError` for something that is not an http(s) URL
+    naming a host, or that carries credentials. A query string is refused (openai-python appends the
+    operation path after the raw path *including* the query, so such a base cannot work with it), or with
+    ``drop_query`` dropped with a note. ``quote=False`` keeps the URL itself out of the error messages:
+    ``doctor`` reads whatever a user pasted, which may hold a secret, and its output goes into tickets.
+    The endpoint path is not cut here (``doctor`` probes the URL as given first): see
+    :func:`strip_endpoint_suffix`.
+    """
     raw = url.strip()
     if not raw:
-        raise TargetConfigError("the base URL is empty; pass --base-url or set OPENAI_BASE_URL")
+        raise TargetConfigError("the base URL is empty")
     try:
         parsed = httpx.URL(raw)
     except httpx.InvalidURL as exc:
-        raise TargetConfigError(f"the base URL {raw!r} is not a URL: {exc}") from None
+        shown = f" {raw!r}" if quote else ""
+        raise TargetConfigError(f"the base URL{shown} is not a URL: {exc}") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise TargetConfigError(f"the base URL must start with http:// or https:// and name a host, got {raw!r}")
+        got = f", got {raw!r}" if quote else ""
+        raise TargetConfigError(f"the base URL must start with http:// or https:// and name a host{got}")
     if parsed.userinfo:
+        # Never echoed: the user:password part is a secret.
         raise TargetConfigError(
             "the base URL carries credentials (user:password@); pass the key with --api-key instead"
         )
+    notes: list[str] = []
     if parsed.query or b"?" in parsed.raw_path:  # a bare trailing '?' breaks joining just the same
-        # openai-python appends the operation path after the raw path *including* the query, so a
-        # base URL with a query string cannot work with the official client.
-        raise TargetConfigError("the base URL has a query string, which the official SDK cannot use as a base")
-    path = parsed.path.rstrip("/")
-    for suffix in ENDPOINT_SUFFIXES:
-        if path.endswith(suffix):
-            notes.append(
-                f"the URL ended in the endpoint path {suffix!r}; using its base {path[: -len(suffix)] or '/'!r}"
-            )
-            path = path[: -len(suffix)]
-            break
-    base = str(parsed.copy_with(path=path or "/", fragment=None)).rstrip("/")
-    return base, notes
+        if not drop_query:
+            raise TargetConfigError("the base URL has a query string, which the official SDK cannot use as a base")
+        if parsed.query:
+            # Not echoed either: a query string may carry a key.
+            notes.append("the query string was dropped: the official SDKs cannot use a base URL with a query string")
+    return str(parsed.copy_with(query=None, fragment=None)).rstrip("/"), notes
+
+
+def normalise_base_url(url: str) -> tuple[str, list[str]]:
+    """Return the base URL to join paths to, and notes on what was changed and why: :func:`clean_base_url`,
+    then a full endpoint URL pasted as base is cut back to its base."""
+    cleaned, notes = clean_base_url(url)
+    parsed = httpx.URL(cleaned)
+    path, suffix = strip_endpoint_suffix(parsed.path)
+    if suffix is not None:
+        notes.append(f"the URL ended in the endpoint path {suffix!r}; using its base {path or '/'!r}")
+    return str(parsed.copy_with(path=path or "/")).rstrip("/"), notes
 
 
 @dataclass(frozen=True)
@@ -134,7 +160,7 @@ class Target:
     ) -> Target:
         environ = os.environ if env is None else env
         url = base_url or environ.get("OPENAI_BASE_URL")
-        if not url:
+        if not url or not url.strip():
             raise TargetConfigError("no target: pass --base-url URL (or set OPENAI_BASE_URL)")
         base, notes = normalise_base_url(url)
         key = api_key if api_key is not None else environ.get("OPENAI_API_KEY")
