@@ -54,16 +54,21 @@ Sites, and what ``value`` is there:
     The whole ASGI app; return a wrapped app (middleware).  Applied last, outermost.
 
 Active faults at one site run in sorted-name order.
+
+While a request is traced (:data:`TRACE` holds a set, see
+:class:`~conformance.reference.middleware.TraceMiddleware`), every :meth:`FaultSet.apply` adds its site
+to that set, whether or not a fault is active there.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
-__all__ = ["FAULTS", "SITES", "Fault", "FaultSet", "fault", "variation"]
+__all__ = ["FAULTS", "SITES", "TRACE", "Fault", "FaultSet", "fault", "variation"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,6 +100,9 @@ SITES: Final = (
     "error",
     "asgi",
 )
+
+#: The sites the request being handled has passed through, or None when it is not traced.
+TRACE: ContextVar[set[str] | None] = ContextVar("oai_conformance_trace", default=None)
 
 _KEBAB: Final = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -158,6 +166,9 @@ class FaultSet:
             active = self._by_site[site]
         except KeyError:
             raise ValueError(f"unknown site {site!r}; sites are: {', '.join(SITES)}") from None
+        trace = TRACE.get()
+        if trace is not None:
+            trace.add(site)
         for item in active:
             value = item.apply(value, **ctx)
         return value
