@@ -37,7 +37,7 @@ from conformance.cli import main
 from conformance.core.catalogue import load_catalogue
 from conformance.http import BudgetExhausted, CircuitBreaker, HttpClient, endpoint_key, retry_after
 from conformance.reference import FAULTS, ReferenceServer
-from conformance.reference.hostile_faults import echo_key_in_errors
+from conformance.reference.faults.auth import echo_key_in_errors
 from conformance.report.json_report import validate_report
 from conformance.runner import run
 from conformance.target import Target

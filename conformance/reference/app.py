@@ -29,7 +29,7 @@ from .faults import FaultSet
 from .files import FileStore, file_not_found
 from .fine_tunes import FineTuneStore, Job, TunedModels, fine_tune_not_found, validate_fine_tune
 from .images import image_png, images_response, parse_image_name, validate_image_request
-from .middleware import RequestContextMiddleware
+from .middleware import RequestContextMiddleware, TraceMiddleware
 from .moderations import moderation_response, validate_moderation
 from .policy import Policy
 from .sse import DONE, encode_event
@@ -49,8 +49,12 @@ def _reject_constant(name: str) -> Any:
 
 
 class ReferenceApp(Starlette):
-    """A Starlette app whose complete middleware stack is wrapped by the request-context middleware
-    and, outermost, by the faults registered at the ``asgi`` site."""
+    """A Starlette app whose complete middleware stack is wrapped by the request-context middleware,
+    then by the faults registered at the ``asgi`` site and, outermost, by the trace middleware.
+
+    ``traces`` maps each token of a request sent with ``x-oai-conformance-trace: <token>`` to the fault
+    sites such requests passed through (see :class:`~conformance.reference.middleware.TraceMiddleware`).
+    """
 
     def __init__(
         self,
@@ -65,10 +69,11 @@ class ReferenceApp(Starlette):
         self.router.redirect_slashes = False
         self.latency = latency
         self.asgi_wrapper = asgi_wrapper
+        self.traces: dict[str, set[str]] = {}
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = RequestContextMiddleware(super().build_middleware_stack(), latency=self.latency)
-        return self.asgi_wrapper(stack)
+        return TraceMiddleware(self.asgi_wrapper(stack), traces=self.traces)
 
 
 class _Endpoints:
@@ -453,7 +458,7 @@ def create_app(
     faults: Iterable[str] = (),
     stream_delay: float = 0.002,
     latency: float = 0.0,
-) -> Starlette:
+) -> ReferenceApp:
     """The reference provider.  ``api_key=None`` serves without authentication; ``faults`` names
     entries of :data:`~conformance.reference.faults.FAULTS` (unknown names raise ValueError)."""
     fault_set = faults if isinstance(faults, FaultSet) else FaultSet(faults)

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from typing import Final
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["RequestContextMiddleware", "new_request_id"]
+from .faults._registry import TRACE
+
+__all__ = ["TRACE_HEADER", "RequestContextMiddleware", "TraceMiddleware", "new_request_id"]
+
+#: A request carrying this header (any non-empty token) is traced: see :class:`TraceMiddleware`.
+TRACE_HEADER: Final = b"x-oai-conformance-trace"
+
+#: The sites every traced request passes through: ``policy`` was applied when the app was created,
+#: ``asgi`` wraps the whole app.
+ALWAYS_TRACED: Final = frozenset({"policy", "asgi"})
 
 
 def new_request_id() -> str:
@@ -39,3 +49,31 @@ class RequestContextMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class TraceMiddleware:
+    """Records which fault sites the requests carrying ``x-oai-conformance-trace: <token>`` pass through.
+
+    ``traces[token]`` collects the sites of every :meth:`~conformance.reference.faults.FaultSet.apply`
+    made while such a request is handled, streamed bodies included, plus ``policy`` and ``asgi``. It sits
+    outermost, outside the ``asgi``-site faults. A request without the header is passed on untouched.
+    """
+
+    def __init__(self, app: ASGIApp, *, traces: dict[str, set[str]]) -> None:
+        self.app = app
+        self.traces = traces
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = None
+        if scope["type"] == "http":
+            token = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == TRACE_HEADER), None)
+        if not token:
+            await self.app(scope, receive, send)
+            return
+        sites = self.traces.setdefault(token, set())
+        sites.update(ALWAYS_TRACED)
+        reset = TRACE.set(sites)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            TRACE.reset(reset)

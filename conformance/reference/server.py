@@ -13,7 +13,7 @@ import uvicorn
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .app import create_app
+from .app import ReferenceApp, create_app
 from .auth import DEFAULT_API_KEY
 from .errors import invalid_request
 from .faults import FAULTS, FaultSet
@@ -34,10 +34,10 @@ class _FaultMux:
         self._api_key = api_key
         self._stream_delay = stream_delay
         self._latency = latency
-        self._base = self._create(FaultSet(faults))
+        self.base = self._create(FaultSet(faults))
         self._apps: dict[frozenset[str], ASGIApp] = {}
 
-    def _create(self, faults: FaultSet) -> ASGIApp:
+    def _create(self, faults: FaultSet) -> ReferenceApp:
         return create_app(api_key=self._api_key, faults=faults, stream_delay=self._stream_delay, latency=self._latency)
 
     def app_for(self, names: frozenset[str]) -> ASGIApp:
@@ -50,7 +50,7 @@ class _FaultMux:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         if scope["type"] != "http" or not path.startswith(FAULT_PREFIX):
-            await self._base(scope, receive, send)
+            await self.base(scope, receive, send)
             return
         spec, _, rest = path[len(FAULT_PREFIX) :].partition("/")
         names = frozenset(spec.split("+"))
@@ -99,6 +99,7 @@ class ReferenceServer:
         self.stream_delay = stream_delay
         self.latency = latency
         self.multiplex = multiplex
+        self._served: ASGIApp | None = None  # the app of the last start(), kept after stop() for its traces
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -120,6 +121,23 @@ class ReferenceServer:
         factory = create_mux_app if self.multiplex else create_app
         return factory(api_key=self.api_key, faults=self.faults, stream_delay=self.stream_delay, latency=self.latency)
 
+    def _traces(self) -> dict[str, set[str]]:
+        """The traces of the app at :attr:`base_url` (empty before the first start())."""
+        app = self._served
+        if isinstance(app, _FaultMux):
+            app = app.base
+        return app.traces if isinstance(app, ReferenceApp) else {}
+
+    def traced_sites(self, token: str) -> frozenset[str]:
+        """The fault sites the requests to :attr:`base_url` sent with ``x-oai-conformance-trace: <token>``
+        passed through (every :meth:`FaultSet.apply` while they were handled, plus ``policy`` and ``asgi``);
+        empty when no such request was made. Read it once the responses are complete."""
+        return frozenset(self._traces().get(token, ()))
+
+    def clear_traces(self) -> None:
+        """Forget every trace recorded so far."""
+        self._traces().clear()
+
     def start(self) -> ReferenceServer:
         """Start serving; returns once the server accepts connections (RuntimeError after 10 s)."""
         if self._thread is not None:
@@ -135,8 +153,9 @@ class ReferenceServer:
             sock.close()
             raise
         self.port = sock.getsockname()[1]
+        self._served = self._app()
         config = uvicorn.Config(
-            self._app(),
+            self._served,
             host=self.host,
             port=self.port,
             # The provider's own crashes (some faults crash on purpose) reach the client as 500s and are

@@ -13,8 +13,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import ApiError
-from .faults import _rewriting, fault
+from ..errors import ApiError
+from ._asgi import rewriting
+from ._registry import fault
 
 _SERVER_ERROR = ApiError(500, "The server had an error while processing your request.", "server_error")
 # Seed 002 requires a square PNG under 4 MB; nothing about a minimum size.
@@ -60,7 +61,7 @@ def _engine_text_plain(value: ASGIApp, **_: Any) -> ASGIApp:
             return None
         return status, {**headers, "content-type": "text/plain; charset=utf-8"}, body
 
-    return _rewriting(value, rewrite)
+    return rewriting(value, rewrite)
 
 
 @fault(
@@ -144,7 +145,7 @@ def _variations_reject_small(value: ASGIApp, **_: Any) -> ASGIApp:
         error = ApiError(400, message, "invalid_request_error", "image", "invalid_image")
         return 400, {**headers, "content-type": "application/json"}, json.dumps(error.envelope()).encode()
 
-    return _rewriting(value, rewrite)
+    return rewriting(value, rewrite)
 
 
 @fault(

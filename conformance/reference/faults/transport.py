@@ -1,5 +1,5 @@
-"""Hostile faults: providers that hang, trickle, never stop, flood, garble, cut, mislabel, redirect,
-rate-limit forever or leak the key (the TRANSPORT-* requirements).
+"""Hostile faults: providers that hang, trickle, never stop, flood, garble, cut, mislabel, redirect or
+rate-limit forever (the TRANSPORT-* requirements).
 
 Each acts only on the one request of its TRANSPORT check, recognised by the ``x-oai-conformance-probe``
 header that check sends, so that one fault breaks one rule and the rest of the run stays clean and
@@ -20,7 +20,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .faults import _request_header, _rewriting, fault, variation
+from ._asgi import answer, drain, request_header, rewriting, send_start
+from ._registry import fault, variation
 
 PROBE_HEADER = b"x-oai-conformance-probe"
 NEVER_LONGER_S = 120.0  # a safety net: no fault keeps a response open longer than this
@@ -32,7 +33,7 @@ Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def _probe(scope: Scope) -> str | None:
-    return _request_header(scope, PROBE_HEADER) if scope["type"] == "http" else None
+    return request_header(scope, PROBE_HEADER) if scope["type"] == "http" else None
 
 
 def _for_probe(app: ASGIApp, requirement: str, handler: Handler) -> ASGIApp:
@@ -45,14 +46,6 @@ def _for_probe(app: ASGIApp, requirement: str, handler: Handler) -> ASGIApp:
             await app(scope, receive, send)
 
     return middleware
-
-
-async def _drain(receive: Receive) -> None:
-    """Read the request body to its end (a server that ignores it still has to take it off the wire)."""
-    while True:
-        message = await receive()
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            return
 
 
 def _hung_up(receive: Receive) -> asyncio.Event:
@@ -68,16 +61,6 @@ def _hung_up(receive: Receive) -> asyncio.Event:
     task = asyncio.ensure_future(watch())
     task.add_done_callback(lambda _: gone.set())
     return gone
-
-
-async def _start(send: Send, status: int, headers: dict[str, str]) -> None:
-    encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": encoded})
-
-
-async def _answer(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
-    await _start(send, status, {**headers, "content-length": str(len(body))})
-    await send({"type": "http.response.body", "body": body})
 
 
 async def _captured(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, dict[str, str], bytes]:
@@ -96,7 +79,7 @@ async def _captured(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, 
     return status, headers, b"".join(parts)
 
 
-# -- time ---------------------------------------------------------------------------------------------
+# time ---------------------------------------------------------------------------------------------
 
 
 @fault(
@@ -108,7 +91,7 @@ async def _captured(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, 
 )
 def _never_answers(value: ASGIApp, **_: Any) -> ASGIApp:
     async def hang(scope: Scope, receive: Receive, send: Send) -> None:
-        await _drain(receive)
+        await drain(receive)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_hung_up(receive).wait(), NEVER_LONGER_S)
 
@@ -126,7 +109,7 @@ def _byte_at_a_time(value: ASGIApp, **_: Any) -> ASGIApp:
     async def trickle(scope: Scope, receive: Receive, send: Send) -> None:
         status, headers, body = await _captured(value, scope, receive)
         gone = _hung_up(receive)
-        await _start(send, status, {**headers, "content-length": str(len(body))})
+        await send_start(send, status, {**headers, "content-length": str(len(body))})
         for index in range(len(body)):
             if gone.is_set():
                 return
@@ -146,9 +129,9 @@ def _byte_at_a_time(value: ASGIApp, **_: Any) -> ASGIApp:
 )
 def _endless_stream(value: ASGIApp, **_: Any) -> ASGIApp:
     async def endless(scope: Scope, receive: Receive, send: Send) -> None:
-        await _drain(receive)
+        await drain(receive)
         gone = _hung_up(receive)
-        await _start(send, 200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"})
+        await send_start(send, 200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"})
         created = int(time.time())
         chunk = {
             "id": "chatcmpl-endless",
@@ -166,7 +149,7 @@ def _endless_stream(value: ASGIApp, **_: Any) -> ASGIApp:
     return _for_probe(value, "TRANSPORT-003", endless)
 
 
-# -- size and bytes ----------------------------------------------------------------------------------------
+# size and bytes -----------------------------------------------------------------------------------
 
 
 @fault(
@@ -181,9 +164,9 @@ def _huge_body(value: ASGIApp, **_: Any) -> ASGIApp:
     megabyte = (item * (1024 * 1024 // len(item) + 1))[: 1024 * 1024]
 
     async def flood(scope: Scope, receive: Receive, send: Send) -> None:
-        await _drain(receive)
+        await drain(receive)
         gone = _hung_up(receive)
-        await _start(send, 200, {"content-type": "application/json", "content-length": str(HUGE_BODY_BYTES)})
+        await send_start(send, 200, {"content-type": "application/json", "content-length": str(HUGE_BODY_BYTES)})
         await send({"type": "http.response.body", "body": b'{"object":"list","data":[', "more_body": True})
         sent = len(b'{"object":"list","data":[')
         while sent + len(megabyte) <= HUGE_BODY_BYTES and not gone.is_set():
@@ -209,10 +192,10 @@ def _invalid_utf8(value: ASGIApp, **_: Any) -> ASGIApp:
             return None
         return status, headers, body.replace(b'"content":"', b'"content":"\xe4\xbd', 1)
 
-    return _rewriting(value, rewrite)
+    return rewriting(value, rewrite)
 
 
-# -- connection ---------------------------------------------------------------------------------------------
+# connection ---------------------------------------------------------------------------------------
 
 
 def _reset(send: Send) -> bool:
@@ -258,7 +241,8 @@ def _reset_mid_stream(value: ASGIApp, **_: Any) -> ASGIApp:
     return _for_probe(value, "TRANSPORT-006", cut)
 
 
-# -- labels and locations ---------------------------------------------------------------------------------------
+# labels and locations -----------------------------------------------------------------------------
+
 
 _NGINX_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n"
@@ -275,8 +259,8 @@ _NGINX_502 = (
 )
 def _html_as_json(value: ASGIApp, **_: Any) -> ASGIApp:
     async def page(scope: Scope, receive: Receive, send: Send) -> None:
-        await _drain(receive)
-        await _answer(send, 502, {"content-type": "application/json"}, _NGINX_502)
+        await drain(receive)
+        await answer(send, 502, {"content-type": "application/json"}, _NGINX_502)
 
     return _for_probe(value, "TRANSPORT-007", page)
 
@@ -290,8 +274,8 @@ def _html_as_json(value: ASGIApp, **_: Any) -> ASGIApp:
 )
 def _text_as_json(value: ASGIApp, **_: Any) -> ASGIApp:
     async def text(scope: Scope, receive: Receive, send: Send) -> None:
-        await _drain(receive)
-        await _answer(send, 500, {"content-type": "application/json; charset=utf-8"}, b"Internal Server Error")
+        await drain(receive)
+        await answer(send, 500, {"content-type": "application/json; charset=utf-8"}, b"Internal Server Error")
 
     return _for_probe(value, "TRANSPORT-007", text)
 
@@ -308,15 +292,16 @@ def _post_redirect(value: ASGIApp, **_: Any) -> ASGIApp:
         if scope["method"] != "POST":
             await value(scope, receive, send)
             return
-        await _drain(receive)
+        await drain(receive)
         location = "https://api.elsewhere.example" + scope["path"]
         body = b"<html><head><title>301 Moved Permanently</title></head><body>nginx</body></html>"
-        await _answer(send, 301, {"content-type": "text/html", "location": location}, body)
+        await answer(send, 301, {"content-type": "text/html", "location": location}, body)
 
     return _for_probe(value, "TRANSPORT-008", moved)
 
 
-# -- politeness and secrets ---------------------------------------------------------------------------------------
+# politeness ---------------------------------------------------------------------------------------
+
 
 _RATE_LIMITED = {
     "error": {
@@ -337,9 +322,9 @@ _RATE_LIMITED = {
 )
 def _rate_limit_forever(value: ASGIApp, **_: Any) -> ASGIApp:
     async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
-        await _drain(receive)
+        await drain(receive)
         headers = {"content-type": "application/json", "retry-after": "1", "retry-after-ms": "100"}
-        await _answer(send, 429, headers, json.dumps(_RATE_LIMITED).encode())
+        await answer(send, 429, headers, json.dumps(_RATE_LIMITED).encode())
 
     return _for_probe(value, "TRANSPORT-009", refuse)
 
@@ -363,39 +348,10 @@ def _rate_limit_bursts(value: ASGIApp, **_: Any) -> ASGIApp:
         if scope["type"] == "http" and agent.startswith(b"oai-conformance/"):
             count += 1
             if count % 7 == 0:
-                await _drain(receive)
+                await drain(receive)
                 headers = {"content-type": "application/json", "retry-after": "1", "retry-after-ms": "20"}
-                await _answer(send, 429, headers, json.dumps(_RATE_LIMITED).encode())
+                await answer(send, 429, headers, json.dumps(_RATE_LIMITED).encode())
                 return
         await value(scope, receive, send)
 
     return middleware
-
-
-def echo_key_in_errors(value: ASGIApp, *, also: tuple[bytes, ...] = ()) -> ASGIApp:
-    """Every error message repeats the bearer token the request carried, in full (IQSS/dataverse#4954,
-    AstrBotDevs/AstrBot#440): the provider of the secret-leak test, which runs the whole CLI against it
-    and finds the key in no output.
-
-    Not a registered fault: the requirement it breaks is AUTH-004, whose catalogue entry lists the
-    narrower ``auth-error-echoes-key``; registering this one means listing it there too. ``also`` names
-    request headers whose values are echoed as well (a gateway that dumps the request into its errors).
-    """
-
-    def rewrite(scope: Scope, status: int, headers: dict[str, str], body: bytes) -> Any:
-        token = (_request_header(scope, b"authorization") or "").removeprefix("Bearer ").strip()
-        if status < 400 or not token:
-            return None
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            return None
-        error = payload.get("error") if isinstance(payload, dict) else None
-        if not isinstance(error, dict) or not isinstance(error.get("message"), str):
-            return None
-        extra = "".join(f"{name.decode()}={_request_header(scope, name)}; " for name in also)
-        message = f"{error['message']} ({extra}Received API Key = {token})"
-        echoed = {**payload, "error": {**error, "message": message}}
-        return status, headers, json.dumps(echoed).encode()
-
-    return _rewriting(value, rewrite)

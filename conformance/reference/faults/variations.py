@@ -1,5 +1,7 @@
-"""Legal variations: behaviour the contract allows and real servers show, which must not make any
-check fail (the meta-tests run the whole suite against each one). They guard against false alarms.
+"""Legal variations of streams: behaviour the contract allows and real servers show, which must not
+make any check fail (the meta-tests run the whole suite against each one). They guard against false
+alarms. The variations of one area (an endpoint a provider does not offer, polite rate limits) live
+with that area's faults.
 """
 
 from __future__ import annotations
@@ -7,8 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .faults import variation
-from .stream_faults import _break_midway, _choices, _chunks, _content_positions, plain
+from ._registry import variation
+from ._stream import break_midway, choices, chunks, content_positions, plain
 
 
 def _frames(value: list[Any], change: Any) -> list[Any]:
@@ -83,7 +85,7 @@ def _vendor(item: Any) -> Any:
     item = copy.deepcopy(item)
     item["x_vendor"] = {"queue_ms": 3, "region": "local"}
     item["timings"] = {"predicted_ms": 1.5}
-    for choice in _choices(item):
+    for choice in choices(item):
         choice["x_vendor_choice"] = {"tokens": 1}
     return item
 
@@ -106,11 +108,11 @@ def _vendor_fields(value: list[Any], **_: Any) -> list[Any]:
 )
 def _null_optionals(value: list[Any], **_: Any) -> list[Any]:
     items = copy.deepcopy(value)
-    for chunk in _chunks(items):
+    for chunk in chunks(items):
         chunk["system_fingerprint"] = None
         chunk["service_tier"] = None
         chunk.setdefault("usage", None)
-        for choice in _choices(chunk):
+        for choice in choices(chunk):
             delta = choice.get("delta")
             if isinstance(delta, dict) and delta.get("role") and delta.get("content") == "":
                 delta["content"] = None
@@ -138,7 +140,7 @@ def _midway_error(value: list[Any], *, request: Any = None, **_: Any) -> list[An
     if not plain(request):
         return value
     error = {"message": "upstream model overloaded", "type": "server_error", "param": None, "code": None}
-    return _break_midway(value, error, done=True)
+    return break_midway(value, error, done=True)
 
 
 @variation(
@@ -150,19 +152,19 @@ def _midway_error(value: list[Any], *, request: Any = None, **_: Any) -> list[An
 def _finish_with_last_content(value: list[Any], *, request: Any = None, **_: Any) -> list[Any]:
     if not plain(request):
         return value
-    positions = _content_positions(value)
+    positions = content_positions(value)
     finish = next(
         (
             i
             for i, item in enumerate(value)
-            if isinstance(item, dict) and any(c.get("finish_reason") for c in _choices(item))
+            if isinstance(item, dict) and any(c.get("finish_reason") for c in choices(item))
         ),
         None,
     )
     if not positions or finish is None or finish < positions[-1]:
         return value
     items = copy.deepcopy(value)
-    reason = _choices(items[finish])[0]["finish_reason"]
-    _choices(items[positions[-1]])[0]["finish_reason"] = reason
+    reason = choices(items[finish])[0]["finish_reason"]
+    choices(items[positions[-1]])[0]["finish_reason"] = reason
     del items[finish]
     return items

@@ -1,4 +1,4 @@
-"""Faults that only the official clients see (imported by faults.py so that they register).
+"""Faults that only the official clients see (SDK-PY-*, SDK-NODE-*).
 
 The raw-HTTP checks send their own requests; these deviations hit what the SDKs send differently
 (their User-Agent, their headers), so only the real-client oracle (conformance/suite/test_sdk.py) can
@@ -11,7 +11,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .faults import _request_header, fault
+from ._asgi import request_header
+from ._registry import fault
 
 # A trimmed Cloudflare "Sorry, you have been blocked" page, as forpublicai/platform.publicai.co#8 quotes it.
 _BLOCK_PAGE = (
@@ -30,7 +31,7 @@ _BLOCK_PAGE = (
 )
 def _sdk_client_blocked(value: ASGIApp, **_: Any) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        agent = _request_header(scope, b"user-agent") if scope["type"] == "http" else None
+        agent = request_header(scope, b"user-agent") if scope["type"] == "http" else None
         if not (agent or "").startswith("OpenAI/"):
             await value(scope, receive, send)
             return
