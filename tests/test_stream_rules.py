@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance.checks import chat_stream as rules
+from conformance.checks import chat_stream_options as options
 from conformance.core.results import NotApplicable, Violation
 from conformance.http import StreamExchange
 from conformance.sse import decode
@@ -55,7 +56,7 @@ PLAIN_RULES: dict[str, Callable[[StreamExchange], None]] = {
     "CHAT-STREAM-022": rules.test_exactly_one_documented_finish_per_choice,
     "CHAT-STREAM-023": rules.test_nothing_after_finish,
     "CHAT-STREAM-024": rules.test_finish_reason_key_on_every_choice,
-    "CHAT-STREAM-032": rules.test_no_usage_chunk_unless_requested,
+    "CHAT-STREAM-032": options.test_no_usage_chunk_unless_requested,
     "CHAT-STREAM-081": lambda stream: rules.test_in_band_errors_are_enveloped_and_end_the_stream(
         stream, stream, stream
     ),
@@ -63,10 +64,10 @@ PLAIN_RULES: dict[str, Callable[[StreamExchange], None]] = {
     "CHAT-STREAM-091": rules.test_each_event_is_one_data_line,
 }
 TOOL_RULES: dict[str, Callable[[StreamExchange], None]] = {
-    "CHAT-STREAM-050": rules.test_tool_call_deltas_carry_index,
-    "CHAT-STREAM-051": rules.test_first_tool_fragment_names_the_call,
-    "CHAT-STREAM-052": rules.test_tool_arguments_concatenate_to_json,
-    "CHAT-STREAM-053": rules.test_tool_call_finishes_with_tool_calls,
+    "CHAT-STREAM-050": options.test_tool_call_deltas_carry_index,
+    "CHAT-STREAM-051": options.test_first_tool_fragment_names_the_call,
+    "CHAT-STREAM-052": options.test_tool_arguments_concatenate_to_json,
+    "CHAT-STREAM-053": options.test_tool_call_finishes_with_tool_calls,
 }
 
 LEGAL = [

@@ -26,6 +26,9 @@ def violation_unless(condition: bool, title: str, exchange: Exchange, pointer: s
         raise Violation(title, pointer=pointer, expected=expected, actual=expect.short(actual), evidence=exchange)
 
 
+# -- edits ----------------------------------------------------------------------------------------------
+
+
 def edit_answer(exchange: Exchange, see: str | None = None) -> dict[str, Any]:
     """The edit object; NotApplicable when the edit model is unknown (no verdict on the endpoint) or, with
     ``see``, when the answer is not a JSON object (that rule's verdict)."""
@@ -105,6 +108,9 @@ def test_edit_returns_n_choices(edit_n: Exchange) -> None:
         "2 choices with indexes 0 and 1 (n=2)",
         f"{len(choices)} choices, indexes {indexes}",
     )
+
+
+# -- engines --------------------------------------------------------------------------------------------
 
 
 def engines(listing: Exchange) -> list[dict[str, Any]]:
@@ -190,6 +196,9 @@ def test_listed_engine_retrieves_with_its_id(engines_listing: Exchange, client: 
 def test_unknown_engine_is_404(engines_listing: Exchange, engine_unknown: Exchange) -> None:
     expect.success(engines_listing, ENGINES)  # an endpoint that is not offered at all is no 404 verdict
     expect.status(engine_unknown, 404, title="Retrieving an unknown engine is not a 404")
+
+
+# -- model delete ---------------------------------------------------------------------------------------
 
 
 @check("MODELS-101")

@@ -353,6 +353,9 @@ def test_python_strict_embeddings_float(sdk_embeddings_float: SdkOutcome) -> Non
     strict_verdict(sdk_embeddings_float, "SDK-PY-008", judge_embeddings_float)
 
 
+# -- error mapping -------------------------------------------------------------------------------------------
+
+
 def judge_error_mapping(run: SdkRun, expected: type[openai.APIStatusError], situation: str) -> None:
     """The client raised ``expected`` and found the error object: .type (and .code, .param) from the body."""
     exc = run.error

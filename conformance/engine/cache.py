@@ -48,6 +48,7 @@ class ProbeCache:
         self._planned: frozenset[str] = frozenset()
         self._closed = False
         self.teardown_errors: list[str] = []
+        self.durations: dict[str, float] = {}  # seconds each probe took, its dependencies excluded
         # Which probe the current thread is computing (the transport labels its requests with it).
         self.current = threading.local()
 
@@ -68,12 +69,26 @@ class ProbeCache:
             raise slot.error.with_traceback(slot.traceback)
         return slot.value
 
-    def outcome(self, name: str) -> tuple[Any, BaseException | None]:
-        """The probe's value and what it raised, without raising."""
-        try:
-            return self.get(name), None
-        except Exception as exc:
-            return None, exc
+    def label(self) -> str | None:
+        """The probe the calling thread is computing, if any."""
+        return getattr(self.current, "name", None)
+
+    def preset(self, name: str, value: Any, error: BaseException | None = None) -> None:
+        """Give a probe its value (or error) without computing it: a re-run that keeps what an earlier
+        run of the same probe found (the meta-tests re-send only what a fault can change)."""
+        slot = _Slot()
+        slot.value, slot.error = value, error
+        slot.traceback = error.__traceback__ if error is not None else None
+        slot.done.set()
+        with self._lock:
+            self._slots[name] = slot
+
+    def result(self, name: str) -> tuple[Any, BaseException | None] | None:
+        """A computed probe's value and what it raised, or None when it was not computed."""
+        slot = self._slots.get(name)
+        if slot is None or not slot.done.is_set():
+            return None
+        return slot.value, slot.error
 
     def _compute(self, name: str, slot: _Slot) -> None:
         definition = PROBES.get(name)
@@ -87,9 +102,13 @@ class ProbeCache:
                         self.get(earlier)
             args = {arg: self._state if arg == ROOT else self.get(arg) for arg in definition.argnames}
             self.current.name = name
-            value = definition.func(**args)
-            if definition.generator:
-                value = self._set_up(name, value)
+            started = time.perf_counter()
+            try:
+                value = definition.func(**args)
+                if definition.generator:
+                    value = self._set_up(name, value)
+            finally:
+                self.durations[name] = time.perf_counter() - started
             slot.value = value
         except BaseException as exc:
             slot.error, slot.traceback = exc, exc.__traceback__

@@ -53,6 +53,9 @@ NODE_FLOW_NEEDS = {"chat": "chat", "chat_stream": "chat", "errors": "chat", "emb
 
 
 
+# -- the clients ---------------------------------------------------------------------------------------------
+
+
 @probe
 def python_sdk(client: HttpClient, node_launch: NodeRun | None) -> Iterator[PythonSdk]:
     # node_launch: the openai-node script starts first and runs while openai-python's flows do.
@@ -61,6 +64,9 @@ def python_sdk(client: HttpClient, node_launch: NodeRun | None) -> Iterator[Pyth
         yield sdk
     finally:
         sdk.close()
+
+
+# -- models --------------------------------------------------------------------------------------------------
 
 
 @probe
@@ -73,6 +79,9 @@ def sdk_models(python_sdk: PythonSdk) -> SdkOutcome:
     return python_sdk.run("client.models.list(), then client.models.retrieve(id)", flow)
 
 
+# -- chat ----------------------------------------------------------------------------------------------------
+
+
 @probe
 def sdk_chat(python_sdk: PythonSdk, chat_model: str, target: Target) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> Any:
@@ -81,6 +90,9 @@ def sdk_chat(python_sdk: PythonSdk, chat_model: str, target: Target) -> SdkOutco
         )
 
     return python_sdk.run("client.chat.completions.create()", flow)
+
+
+# -- chat stream ---------------------------------------------------------------------------------------------
 
 
 @probe
@@ -98,6 +110,9 @@ def sdk_chat_stream(python_sdk: PythonSdk, chat_model: str, target: Target) -> S
         return plain, with_usage
 
     return python_sdk.run("for chunk in client.chat.completions.create(stream=True)", flow)
+
+
+# -- the .stream() helper ------------------------------------------------------------------------------------
 
 
 @probe
@@ -136,6 +151,9 @@ def sdk_helper_tools(python_sdk: PythonSdk, chat_model: str, target: Target) -> 
     return python_sdk.run("client.chat.completions.stream(tools=[...]) ... get_final_completion()", flow)
 
 
+# -- completions ---------------------------------------------------------------------------------------------
+
+
 @probe
 def sdk_completion(python_sdk: PythonSdk, completion_model: str, target: Target) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> Any:
@@ -161,6 +179,9 @@ def sdk_completion_stream(python_sdk: PythonSdk, completion_model: str, target: 
 
     # No strict twin: strict mode rejects every completion chunk with finish_reason null (module docstring).
     return python_sdk.run("for chunk in client.completions.create(stream=True)", flow, strict=False)
+
+
+# -- embeddings ----------------------------------------------------------------------------------------------
 
 
 @probe
@@ -210,6 +231,9 @@ def sdk_bad_parameter(python_sdk: PythonSdk, chat_model: str) -> SdkOutcome:
     return python_sdk.run('client.chat.completions.create(temperature="hot")', flow, strict=False)
 
 
+# -- stream errors -------------------------------------------------------------------------------------------
+
+
 @probe
 def sdk_stream_refused(python_sdk: PythonSdk) -> SdkOutcome:
     def flow(sdk: openai.OpenAI) -> tuple[str, Any]:
@@ -222,6 +246,9 @@ def sdk_stream_refused(python_sdk: PythonSdk) -> SdkOutcome:
             return "while iterating", exc
 
     return python_sdk.run("client.chat.completions.create(stream=True) with an unknown model", flow, strict=False)
+
+
+# -- openai-node ---------------------------------------------------------------------------------------------
 
 
 @probe

@@ -1,0 +1,143 @@
+"""Fault runs that re-send only what a fault can change: the meta-tests' engine, in-process.
+
+The clean reference provider is scored once with every request labelled by the probe that sent it
+(``x-oai-conformance-trace``); the reference app records which fault *sites* each probe's requests
+passed through. A fault acts at one site, so for a fault only the probes whose requests passed its
+site can answer differently. :func:`scoped_run` re-sends those (with the probes that sent requests
+before them, so server-side state such as an uploaded file's id comes from the faulty app, and the
+probes that read them), presets every other probe to its clean value, and re-judges only the checks
+that read a re-sent probe. The others keep their clean verdicts: checks are pure functions of their
+probes. ``tests/fixtures/fault_table.json`` (full runs of every fault) guards that the scoping is exact.
+
+Probes whose requests do not go through the suite's own client (openai-python's flows and the
+openai-node script run their own HTTP stacks; the property run drives schemathesis) carry no label:
+they are re-sent for every fault, except the property run, which is judged only for the faults a
+property requirement lists and for the legal variations (see test_meta.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.core.catalogue import load_catalogue
+from conformance.core.results import CheckResult, Outcome, aggregate
+from conformance.engine import RunState, execute, select
+from conformance.engine.registry import PROBES, ROOT, CheckDef, closure
+from conformance.http import HttpClient
+from conformance.reference import FAULTS, ReferenceServer
+from conformance.target import Target
+from tests.conftest import TEST_KEY
+from tests.suite_runs import MODELS, PROPERTY, PROPERTY_FAULTS
+
+TRACE_HEADER = "x-oai-conformance-trace"
+# Sites every request passes (the app's policy, the outermost middleware): a fault there can change
+# anything, so its run re-sends everything.
+EVERYWHERE = frozenset({"policy", "asgi"})
+# Probes that send through another HTTP stack than the suite's client (no label on their requests).
+OPAQUE_ROOTS = ("python_sdk", "node_launch", "property_run")
+
+
+class TracingClient(HttpClient):
+    """The suite's client, labelling each request with the probe that sends it."""
+
+    def __init__(self, target: Target, label: Callable[[], str | None]) -> None:
+        super().__init__(target)
+        self._label = label
+
+    def headers(self, **kwargs: Any) -> dict[str, str]:
+        headers = super().headers(**kwargs)
+        name = self._label()
+        if name:
+            headers[TRACE_HEADER] = name
+        return headers
+
+
+def new_state(base_url: str, *, only: frozenset[str] | None = None, trace: bool = False) -> RunState:
+    target = Target.build(base_url, api_key=TEST_KEY, env={}, name=base_url, **MODELS)
+    state = RunState(target=target, catalogue=load_catalogue(), selected=only)
+    if trace:
+        state._client = TracingClient(target, state.probes.label)
+    return state
+
+
+@dataclass
+class CleanRun:
+    checks: list[CheckDef]
+    results: dict[str, CheckResult]  # by check name
+    values: dict[str, tuple[Any, BaseException | None]]  # by probe name
+    sites: dict[str, frozenset[str]]  # the fault sites each probe's requests passed
+    opaque: frozenset[str]  # probes whose requests carry no label
+
+
+def clean_run(server: ReferenceServer) -> CleanRun:
+    server.clear_traces()
+    state = new_state(server.base_url, trace=True)
+    checks = select(state)
+    results: list[CheckResult] = []
+    execute(state, checks, results)
+    values = {name: got for name in PROBES if (got := state.probes.result(name)) is not None}
+    state.close()
+    sites = {name: server.traced_sites(name) for name in values}
+    opaque = frozenset(name for name in values if closure([name]) & set(OPAQUE_ROOTS))
+    return CleanRun(checks, {r.check: r for r in results}, values, sites, opaque)
+
+
+def resent_for(clean: CleanRun, site: str, *, property_tests: bool) -> set[str]:
+    """The probes a fault at ``site`` can change, and those that must be re-sent with them."""
+    if site in EVERYWHERE:
+        changed = set(clean.values)
+    else:
+        changed = {name for name, sites in clean.sites.items() if site in sites} | set(clean.opaque)
+    if not property_tests:
+        changed.discard("property_run")
+    # The requests sent before a changed one (an upload before the read of its id) go to the faulty app
+    # too, so that the state on the provider is the faulty app's own.
+    upstream = {dep for name in changed for dep in closure(PROBES[name].argnames) if clean.sites.get(dep)}
+    changed |= upstream
+    # Every probe that reads a changed one, directly or not.
+    grew = True
+    while grew:
+        readers = {n for n in clean.values if n not in changed and set(PROBES[n].argnames) & changed}
+        grew = bool(readers)
+        changed |= readers
+    return changed
+
+
+def _sends_itself(definition: CheckDef) -> bool:
+    # A check that takes the client or the run sends its own requests while it is judged.
+    return bool({"client", ROOT} & set(definition.argnames))
+
+
+def scoped_run(server: ReferenceServer, clean: CleanRun, fault: str) -> dict[str, CheckResult]:
+    """The check results for ``fault``: clean ones where the fault cannot reach, re-judged elsewhere."""
+    property_tests = fault in PROPERTY_FAULTS or FAULTS[fault].legal
+    resent = resent_for(clean, FAULTS[fault].site, property_tests=property_tests)
+    only = None if property_tests else frozenset(r.id for r in load_catalogue().active if r.id not in PROPERTY)
+    state = new_state(server.fault_base_url(fault), only=only)
+    # Probes that send nothing (the target, the client, the models) belong to the new run.
+    pure = {n for n in clean.values if not clean.sites.get(n) and n not in clean.opaque}
+    for name, (value, error) in clean.values.items():
+        if name not in resent and name not in pure:
+            state.probes.preset(name, value, error)
+    checks = [c for c in clean.checks if only is None or c.requirement in only]
+    rejudged = [c for c in checks if _sends_itself(c) or closure(c.argnames) & resent]
+    results = dict(clean.results)
+    fresh: list[CheckResult] = []
+    execute(state, rejudged, fresh)
+    state.close()
+    results.update({r.check: r for r in fresh})
+    return {c.name: results[c.name] for c in checks}
+
+
+def outcomes(results: dict[str, CheckResult]) -> dict[str, Outcome]:
+    by_requirement: dict[str, list[Outcome]] = {}
+    for result in results.values():
+        by_requirement.setdefault(result.requirement, []).append(result.outcome)
+    return {rid: aggregate(found) for rid, found in by_requirement.items()}
+
+
+def failing(results: dict[str, CheckResult]) -> set[str]:
+    return {rid for rid, outcome in outcomes(results).items() if outcome.is_failure}
+
