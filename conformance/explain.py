@@ -231,8 +231,25 @@ def _fault_infos(names: tuple[str, ...]) -> tuple[list[FaultInfo], list[str]]:
         if fault is None:
             missing.append(name)
             continue
-        infos.append(FaultInfo(name, fault.site, fault.summary, fault.seen_in, _location(fault.apply), fault.legal))
+        infos.append(FaultInfo(name, fault.site, fault.summary, fault.seen_in, _fault_location(fault), fault.legal))
     return infos, missing
+
+
+def _fault_location(fault: Any) -> str:
+    """Where the fault is declared: its function, or -- when that is a shared wrapper from a helper module
+    (``_stream.plain_only``...), the same line for many faults -- the line of the area module naming it."""
+    location = _location(fault.apply)
+    path = location.rpartition(":")[0]
+    if not Path(path).name.startswith("_"):
+        return location
+    from conformance.reference import faults as package
+
+    literal = f'"{fault.name}"'
+    for module in sorted(Path(package.__file__).parent.glob("[!_]*.py")):
+        for number, line in enumerate(module.read_text(encoding="utf-8").splitlines(), 1):
+            if literal in line:
+                return relative(f"{module}:{number}")
+    return location
 
 
 def explain(requirement_id: str) -> Explanation:
