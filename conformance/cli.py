@@ -125,6 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--level", choices=["MUST", "SHOULD", "MAY"], help="only this level")
     listing.add_argument("--capability", help="only this capability")
 
+    explain = commands.add_parser(
+        "explain",
+        help="what one requirement asks, why its level, its check, the probes it reads and its proving faults",
+        description="Explain a requirement: statement, level and the clients that break, the check(s) with their "
+        "source location, the probes each reads and the reference-provider faults that make it FAIL. "
+        "Exit codes: 0 · 2 unknown id (the closest ids are suggested).",
+    )
+    explain.add_argument("id", help="requirement id, e.g. CHAT-STREAM-003 (case-insensitive)")
+    explain.add_argument("--json", action="store_true", help="print the explanation as one JSON object")
+
     from conformance.report.commands import add_parsers
 
     add_parsers(commands)  # report, diff, merge, baseline
@@ -301,6 +311,26 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace, console: Console) -> int:
+    import json
+
+    from conformance.explain import UnknownRequirement, explain, render_text
+
+    try:
+        explanation = explain(args.id)
+    except UnknownRequirement as exc:
+        if args.json:
+            console.out(json.dumps({"error": str(exc), "suggestions": exc.suggestions}), highlight=False)
+        else:
+            console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return EXIT_USAGE
+    if args.json:
+        console.out(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False), highlight=False)
+    else:
+        console.out(render_text(explanation), highlight=False, end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -308,7 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from conformance.report.commands import COMMANDS
 
-        handler = {"run": cmd_run, "serve": cmd_serve, "list": cmd_list, "doctor": cmd_doctor, **COMMANDS}[args.command]
+        commands = {"run": cmd_run, "serve": cmd_serve, "list": cmd_list, "doctor": cmd_doctor, "explain": cmd_explain}
+        handler = {**commands, **COMMANDS}[args.command]
         return handler(args, console)
     except CatalogueError as exc:
         console.print(f"[bold red]catalogue error:[/] {escape(str(exc))}")

@@ -17,6 +17,7 @@ an ERROR (our bug) fails it with the harness message. ``--oai-report`` writes re
 from __future__ import annotations
 
 import os
+import types
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS] = []
     config.stash[_STATE] = _build_state(config)
     # Every probe is a session fixture: a user's own test reads the same exchange the checks read.
-    config.pluginmanager.register(_ProbeFixtures(), "conformance-probes")
+    config.pluginmanager.register(_probe_fixtures(), "conformance-probes")
 
 
 def _build_state(config: pytest.Config) -> RunState | None:
@@ -215,10 +216,14 @@ def _probe_fixture(name: str) -> Any:
     return pytest.fixture(scope="session", name=name)(fixture)
 
 
-class _ProbeFixtures:
-    """A plugin object whose attributes are one session fixture per registered probe."""
+def _probe_fixtures() -> types.ModuleType:
+    """A plugin whose attributes are one session fixture per registered probe.
 
-    def __init__(self) -> None:
-        for name in PROBES:
-            if name != ROOT:
-                setattr(self, f"_probe_{name}", _probe_fixture(name))
+    A module, not an object: pytest (9) looks fixtures up on the *type* of a plugin object, so fixtures
+    set on an instance are not seen, and ones set on its class would be bound to it as methods.
+    """
+    plugin = types.ModuleType("conformance.pytest_plugin.probes")
+    for name in PROBES:
+        if name != ROOT:
+            setattr(plugin, f"_probe_{name}", _probe_fixture(name))
+    return plugin

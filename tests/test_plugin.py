@@ -107,3 +107,35 @@ def test_without_a_base_url_the_suite_says_to_pass_one(pytester: pytest.Pytester
     result = pytester.runpytest("--pyargs", "conformance", "-p", "no:cacheprovider", "-x")
     assert result.ret != pytest.ExitCode.OK
     assert "--oai-base-url" in result.stdout.str() + result.stderr.str()
+
+
+# -- a user's own checks: every probe is a session fixture ------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "test_my_gateway.py"
+
+
+def run_example(pytester: pytest.Pytester, base_url: str) -> pytest.RunResult:
+    """examples/test_my_gateway.py as its docstring says to run it: no ``-p``, the plugin autoloads."""
+    (pytester.path / EXAMPLE.name).write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    return pytester.runpytest(
+        EXAMPLE.name, "--oai-base-url", base_url, "--oai-api-key", TEST_KEY, "--oai-chat-model=ref-chat",
+        "-p", "no:cacheprovider", "-v",
+    )  # fmt: skip
+
+
+def test_the_users_own_checks_read_probes_and_pass_on_the_reference_provider(
+    pytester: pytest.Pytester, reference_server: ReferenceServer
+) -> None:
+    result = run_example(pytester, reference_server.base_url)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    result.assert_outcomes(passed=2)  # the example's own tests only: no check of the suite was collected
+    result.stdout.fnmatch_lines(["*test_gateway_sets_a_request_id PASSED*", "*test_the_chat_model_is_listed PASSED*"])
+
+
+def test_the_users_own_checks_see_what_the_provider_really_answers(
+    pytester: pytest.Pytester, reference_server: ReferenceServer
+) -> None:
+    # GET /models answers a bare array: the user's listing test fails, the request-id test still passes.
+    result = run_example(pytester, reference_server.fault_base_url("models-bare-array"))
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_the_chat_model_is_listed FAILED*"])
