@@ -8,6 +8,7 @@ so that one fault breaks one rule: the suite's other stream probes stay clean.
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from ..sse import DONE
@@ -63,6 +64,7 @@ def content_positions(value: list[Any]) -> list[int]:
 
 
 def plain_only(function: Any) -> Any:
+    @functools.wraps(function)  # explain and --list-faults locate the fault at its own definition
     def apply(value: Any, *, request: Any = None, **ctx: Any) -> Any:
         return function(value, request=request, **ctx) if plain(request) else value
 
