@@ -24,7 +24,7 @@ from typing import Any
 from conformance.core.catalogue import load_catalogue
 from conformance.core.results import CheckResult, Outcome, aggregate
 from conformance.engine import RunState, execute, select
-from conformance.engine.registry import PROBES, ROOT, CheckDef, closure
+from conformance.engine.registry import PROBES, ROOT, CheckDef
 from conformance.http import HttpClient
 from conformance.reference import FAULTS, ReferenceServer
 from conformance.target import Target
@@ -69,6 +69,18 @@ class CleanRun:
     values: dict[str, tuple[Any, BaseException | None]]  # by probe name
     sites: dict[str, frozenset[str]]  # the fault sites each probe's requests passed
     opaque: frozenset[str]  # probes whose requests carry no label
+    reads: dict[str, frozenset[str]]  # the probes each probe read (arguments and any it asked for)
+
+    def upstream(self, names: set[str]) -> set[str]:
+        """The probes ``names`` read, directly or not."""
+        seen: set[str] = set()
+        pending = [dep for name in names for dep in self.reads.get(name, ())]
+        while pending:
+            name = pending.pop()
+            if name not in seen:
+                seen.add(name)
+                pending.extend(self.reads.get(name, ()))
+        return seen
 
 
 def clean_run(server: ReferenceServer) -> CleanRun:
@@ -80,8 +92,10 @@ def clean_run(server: ReferenceServer) -> CleanRun:
     values = {name: got for name in PROBES if (got := state.probes.result(name)) is not None}
     state.close()
     sites = {name: server.traced_sites(name) for name in values}
-    opaque = frozenset(name for name in values if closure([name]) & set(OPAQUE_ROOTS))
-    return CleanRun(checks, {r.check: r for r in results}, values, sites, opaque)
+    reads = {name: frozenset(state.probes.reads.get(name, ())) for name in values}
+    clean = CleanRun(checks, {r.check: r for r in results}, values, sites, frozenset(), reads)
+    clean.opaque = frozenset(n for n in values if ({n} | clean.upstream({n})) & set(OPAQUE_ROOTS))
+    return clean
 
 
 def resent_for(clean: CleanRun, site: str, *, property_tests: bool) -> set[str]:
@@ -94,12 +108,11 @@ def resent_for(clean: CleanRun, site: str, *, property_tests: bool) -> set[str]:
         changed.discard("property_run")
     # The requests sent before a changed one (an upload before the read of its id) go to the faulty app
     # too, so that the state on the provider is the faulty app's own.
-    upstream = {dep for name in changed for dep in closure(PROBES[name].argnames) if clean.sites.get(dep)}
-    changed |= upstream
+    changed |= {dep for dep in clean.upstream(changed) if clean.sites.get(dep)}
     # Every probe that reads a changed one, directly or not.
     grew = True
     while grew:
-        readers = {n for n in clean.values if n not in changed and set(PROBES[n].argnames) & changed}
+        readers = {n for n in clean.values if n not in changed and clean.reads.get(n, frozenset()) & changed}
         grew = bool(readers)
         changed |= readers
     return changed
@@ -122,7 +135,7 @@ def scoped_run(server: ReferenceServer, clean: CleanRun, fault: str) -> dict[str
         if name not in resent and name not in pure:
             state.probes.preset(name, value, error)
     checks = [c for c in clean.checks if only is None or c.requirement in only]
-    rejudged = [c for c in checks if _sends_itself(c) or closure(c.argnames) & resent]
+    rejudged = [c for c in checks if _sends_itself(c) or ({*c.argnames} | clean.upstream({*c.argnames})) & resent]
     results = dict(clean.results)
     fresh: list[CheckResult] = []
     execute(state, rejudged, fresh)

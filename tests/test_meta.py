@@ -1,28 +1,37 @@
 """Meta-tests: every check can fail, and fails only for the faults that say so.
 
 * the clean reference provider passes every requirement;
-* for every fault, the requirements that FAIL are exactly those whose catalogue entry lists it —
-  so each check is shown to catch what it claims, and no check fires on a deviation it does not own.
+* for every fault, the requirements that FAIL are exactly those whose catalogue entry lists it --
+  so each check is shown to catch what it claims, and no check fires on a deviation it does not own;
+* and they are exactly the fault's row of ``tests/fixtures/fault_table.json``: the table of full runs
+  of every fault, made from the code before the engine existed (``scripts/fault_table.py``). A
+  change that moves a verdict changes the table in the same commit, reviewed.
 
-The property requirements (tagged "property", conformance/property.py) are the exception: the
-property run judges every answer of every operation, so it also notices most deviations a
-hand-written check owns (a chunk without an id violates the response schema too), and listing every
-fault on them would say nothing. A fault they list must make them FAIL; for any other fault they are
-left out of the comparison -- and out of the run, which keeps ~150 suite runs fast (a property run is
-about a hundred requests). They still run for the clean provider and every legal variation, which
-must pass them.
+Faults are judged through the engine in-process (``tests/scoped_runs.py``): the clean run records
+which fault sites each probe's requests pass; a fault re-sends only the probes its site can reach
+and re-judges the checks that read them. ``tests/test_meta_end_to_end.py`` keeps whole runs over real
+sockets through the CLI for the clean provider, every variation, one fault per site and every
+hostile fault.
+
+The property requirements (tagged "property") are the exception: the property run judges every
+answer of every operation, so it also notices most deviations a hand-written check owns, and listing
+every fault on them would say nothing. A fault they list must make them FAIL; for any other fault they
+are left out of the comparison and out of the run. They run for the clean provider and every legal
+variation, which must pass them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from pathlib import Path
 
 import pytest
 
 from conformance.core.catalogue import load_catalogue
+from conformance.core.results import CheckResult, Outcome
 from conformance.reference import FAULTS, ReferenceServer
-from tests.conftest import TEST_KEY
-from tests.suite_runs import PROPERTY, PROPERTY_FAULTS, cached_report, failing, outcomes
+from tests.scoped_runs import CleanRun, clean_run, failing, outcomes, scoped_run
+from tests.suite_runs import PROPERTY
 
 CATALOGUE = load_catalogue()
 DECLARED: dict[str, set[str]] = {}
@@ -32,76 +41,97 @@ for _requirement in CATALOGUE.active:
 VARIATIONS = sorted(name for name, fault in FAULTS.items() if fault.legal)
 # Judged only when the behaviour occurs (e.g. an in-band stream error): SKIP on the clean provider.
 OBSERVATIONAL = {r.id for r in CATALOGUE.active if "observational" in r.tags}
+TABLE: dict[str, list[str]] = json.loads(
+    (Path(__file__).parent / "fixtures" / "fault_table.json").read_text(encoding="utf-8")
+)
 
 
-def fault_report(reference_server: ReferenceServer, fault: str) -> dict[str, Any]:
-    """The run of one fault; it includes the property tests only if a property requirement lists it."""
-    return cached_report(reference_server.fault_base_url(fault), TEST_KEY, property_tests=fault in PROPERTY_FAULTS)
+class Judged:
+    """fault → its check results, each fault judged once per session."""
+
+    def __init__(self, server: ReferenceServer) -> None:
+        self.server = server
+        self.clean = clean_run(server)
+        self._done: dict[str, dict[str, CheckResult]] = {}
+
+    def __call__(self, fault: str) -> dict[str, CheckResult]:
+        if fault not in self._done:
+            self._done[fault] = scoped_run(self.server, self.clean, fault)
+        return self._done[fault]
 
 
-def test_clean_reference_provider_passes_every_requirement(reference_server: ReferenceServer) -> None:
-    report = cached_report(reference_server.base_url, TEST_KEY)
-    allowed = {rid: "SKIP" for rid in OBSERVATIONAL}
+@pytest.fixture(scope="session")
+def judged(reference_server: ReferenceServer) -> Judged:
+    return Judged(reference_server)
+
+
+@pytest.fixture(scope="session")
+def clean(judged: Judged) -> CleanRun:
+    return judged.clean
+
+
+def node_skipped(results: dict[str, CheckResult], requirement_id: str) -> bool:
+    """An SDK-NODE check SKIPs, with its reason, where node or the npm registry is not available; that
+    path is proven by tests/test_sdk_oracle.py, so the meta-tests do not depend on it."""
+    return requirement_id.startswith("SDK-NODE-") and outcomes(results).get(requirement_id) is Outcome.SKIP
+
+
+def test_clean_reference_provider_passes_every_requirement(clean: CleanRun) -> None:
+    allowed = {rid: Outcome.SKIP for rid in OBSERVATIONAL}
+    found = outcomes(clean.results)
     not_passed = {
         rid: outcome
-        for rid, outcome in outcomes(report).items()
-        if outcome not in ("PASS", allowed.get(rid)) and not node_skipped(report, rid)
+        for rid, outcome in found.items()
+        if outcome not in (Outcome.PASS, allowed.get(rid)) and not node_skipped(clean.results, rid)
     }
-    messages = {row["id"]: row["message"] for row in report["results"] if row["id"] in not_passed}
+    messages = {r.requirement: r.message for r in clean.results.values() if r.requirement in not_passed}
     assert not not_passed, messages
-    assert report["summary"]["verdicts"] == {"client_compatible": True, "spec_conformant": True}
-    assert len(report["results"]) == len(CATALOGUE.active)
+    assert set(found) == {r.id for r in CATALOGUE.active}
+    assert TABLE["(clean)"]["failing"] == []  # type: ignore[index]
 
 
 @pytest.mark.parametrize("fault", sorted(DECLARED))
-def test_fault_fails_exactly_its_requirements(reference_server: ReferenceServer, fault: str) -> None:
-    report = fault_report(reference_server, fault)
+def test_fault_fails_exactly_its_requirements(judged: Judged, fault: str) -> None:
+    results = judged(fault)
     expected = DECLARED[fault]
-    observed = failing(report) - (PROPERTY - expected)
-    missing = {rid: outcomes(report)[rid] for rid in expected - observed if not node_skipped(report, rid)}
-    extra = {row["id"]: row["message"] for row in report["results"] if row["id"] in observed - expected}
+    observed = failing(results) - (PROPERTY - expected)
+    found = outcomes(results)
+    missing = {rid: found.get(rid) for rid in expected - observed if not node_skipped(results, rid)}
+    extra = {r.requirement: r.message for r in results.values() if r.requirement in observed - expected}
     assert not missing, f"{fault} should make these FAIL, but they were: {missing}"
     assert not extra, f"{fault} also made these FAIL (list the fault on them, or make the fault narrower): {extra}"
 
 
-def node_skipped(report: dict[str, object], requirement_id: str) -> bool:
-    """An SDK-NODE check SKIPs, with its reason, where node or the npm registry is not available; that
-    path is proven by tests/test_sdk_oracle.py, so the meta-tests do not depend on it."""
-    row = next(r for r in report["results"] if r["id"] == requirement_id)  # type: ignore[union-attr]
-    return requirement_id.startswith("SDK-NODE-") and row["outcome"] == "SKIP"
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_the_fault_table_is_unchanged(judged: Judged, fault: str) -> None:
+    assert sorted(failing(judged(fault))) == TABLE[fault]
 
 
 @pytest.mark.parametrize("fault", sorted(DECLARED))
-def test_failing_report_carries_evidence(reference_server: ReferenceServer, fault: str) -> None:
-    report = fault_report(reference_server, fault)
-    for row in report["results"]:
-        if row["id"] not in DECLARED[fault] or node_skipped(report, row["id"]):
+def test_failing_report_carries_evidence(judged: Judged, fault: str) -> None:
+    results = judged(fault)
+    for result in results.values():
+        if result.requirement not in DECLARED[fault] or node_skipped(results, result.requirement):
             continue
-        failed = [check for check in row["checks"] if check["outcome"] in ("FAIL", "TIMEOUT")]
-        assert failed, row
-        violation = failed[0]["violation"]
-        assert violation is not None, row
-        assert violation["title"], row
-        assert violation["evidence"], f"{row['id']} failed without evidence"
+        if not result.outcome.is_failure:
+            continue
+        violation = result.violation
+        assert violation is not None, result
+        assert violation["title"], result
+        assert violation["evidence"], f"{result.requirement} failed without evidence"
         assert violation["evidence"][0]["url"].startswith("http://127.0.0.1:")
 
 
 @pytest.mark.parametrize("variation", VARIATIONS)
-def test_legal_variation_raises_no_false_alarm(reference_server: ReferenceServer, variation: str) -> None:
-    report = cached_report(reference_server.fault_base_url(variation), TEST_KEY)
-    alarms = {row["id"]: row["message"] for row in report["results"] if row["outcome"] in ("FAIL", "TIMEOUT", "ERROR")}
+def test_legal_variation_raises_no_false_alarm(judged: Judged, variation: str) -> None:
+    bad = (Outcome.FAIL, Outcome.TIMEOUT, Outcome.ERROR)
+    alarms = {r.requirement: r.message for r in judged(variation).values() if r.outcome in bad}
     assert not alarms, f"the legal variation {variation} was reported as a failure: {alarms}"
 
 
 @pytest.mark.parametrize("requirement_id", sorted(OBSERVATIONAL))
-def test_observational_requirement_passes_when_the_behaviour_occurs(
-    reference_server: ReferenceServer, requirement_id: str
-) -> None:
-    passed_under = [
-        v
-        for v in VARIATIONS
-        if outcomes(cached_report(reference_server.fault_base_url(v), TEST_KEY))[requirement_id] == "PASS"
-    ]
+def test_observational_requirement_passes_when_the_behaviour_occurs(judged: Judged, requirement_id: str) -> None:
+    passed_under = [v for v in VARIATIONS if outcomes(judged(v)).get(requirement_id) is Outcome.PASS]
     assert passed_under, f"{requirement_id} never PASSes: no legal variation exercises it"
 
 
@@ -113,3 +143,7 @@ def test_every_registered_fault_proves_a_requirement() -> None:
 def test_every_declared_fault_exists() -> None:
     unknown = sorted(set(DECLARED) - set(FAULTS))
     assert not unknown, f"requirements list faults the reference provider does not have: {unknown}"
+
+
+def test_the_table_covers_every_fault() -> None:
+    assert set(TABLE) - {"(clean)"} == set(FAULTS)

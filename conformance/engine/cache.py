@@ -49,6 +49,7 @@ class ProbeCache:
         self._closed = False
         self.teardown_errors: list[str] = []
         self.durations: dict[str, float] = {}  # seconds each probe took, its dependencies excluded
+        self.reads: dict[str, set[str]] = {}  # the probes each probe read, its arguments and any it asked for
         # Which probe the current thread is computing (the transport labels its requests with it).
         self.current = threading.local()
 
@@ -56,7 +57,10 @@ class ProbeCache:
 
     def get(self, name: str) -> Any:
         """The probe's value: computed here if nobody has started it, else waited for."""
+        reader = getattr(self.current, "name", None)
         with self._lock:
+            if reader is not None and reader != name:
+                self.reads.setdefault(reader, set()).add(name)
             slot = self._slots.get(name)
             mine = slot is None
             if slot is None:
@@ -96,12 +100,12 @@ class ProbeCache:
         try:
             if definition is None:
                 raise RegistryError(f"no probe named {name!r}")
+            self.current.name = name
             for earlier in definition.after:
                 if earlier in self._planned:
                     with contextlib.suppress(Exception):
                         self.get(earlier)
             args = {arg: self._state if arg == ROOT else self.get(arg) for arg in definition.argnames}
-            self.current.name = name
             started = time.perf_counter()
             try:
                 value = definition.func(**args)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from conformance import builders
 from conformance.core.results import NotApplicable
-from conformance.engine import RunState, probe
+from conformance.engine import probe
 from conformance.http import Exchange, HttpClient
 from conformance.target import Target
 
@@ -63,19 +63,29 @@ def unknown_model_retrieve(client: HttpClient) -> Exchange:
 
 
 @probe
-def api_errors(run_state: RunState, target: Target, chat_model: str) -> list[Exchange]:
-    """Every probe the provider must refuse, as far as this configuration allows."""
-    names = [
-        "unknown_model_chat",
-        "bad_json_chat",
-        "missing_messages_chat",
-        "bad_type_chat",
-        "messages_not_array_chat",
-        "unknown_model_retrieve",
+def api_errors(
+    target: Target,
+    no_key_chat: Exchange,
+    wrong_key_chat: Exchange,
+    unknown_model_chat: Exchange,
+    bad_json_chat: Exchange,
+    missing_messages_chat: Exchange,
+    bad_type_chat: Exchange,
+    messages_not_array_chat: Exchange,
+    unknown_model_retrieve: Exchange,
+) -> list[Exchange]:
+    """Every probe the provider must refuse, as far as this configuration allows (without a key, a
+    request without one or with a wrong one need not be refused)."""
+    keyed = [no_key_chat, wrong_key_chat] if target.api_key else []
+    return [
+        *keyed,
+        unknown_model_chat,
+        bad_json_chat,
+        missing_messages_chat,
+        bad_type_chat,
+        messages_not_array_chat,
+        unknown_model_retrieve,
     ]
-    if target.api_key:
-        names[:0] = ["no_key_chat", "wrong_key_chat"]
-    return [run_state.probes.get(name) for name in names]
 
 
 
