@@ -79,6 +79,7 @@ def api_errors(run_state: RunState, target: Target, chat_model: str) -> list[Exc
         names[:0] = ["no_key_chat", "wrong_key_chat"]
     return [run_state.probes.get(name) for name in names]
 
+
 @probe
 def keyed(target: Target) -> None:
     """Stops the auth checks where the provider is used without a key."""
