@@ -6,15 +6,13 @@ from __future__ import annotations
 from conformance import expect
 from conformance.core.results import Violation
 from conformance.engine import check
-from conformance.http import HttpClient
-
-REDIRECTS = (301, 302, 303, 307, 308)
+from conformance.http import Exchange
+from conformance.probes.base_url import REDIRECTS
 
 
 @check("URL-001")
-def test_doubled_v1_gets_a_json_404(client: HttpClient) -> None:
-    # What a client that appends /v1 itself sends when it is given a base that already ends in /v1.
-    exchange = client.request("GET", "v1/models")
+def test_doubled_v1_gets_a_json_404(doubled_v1_models: Exchange) -> None:
+    exchange = doubled_v1_models
     expect.answered(exchange)
     if exchange.status == 200 and "models" not in exchange.text:
         raise Violation(
@@ -29,10 +27,8 @@ def test_doubled_v1_gets_a_json_404(client: HttpClient) -> None:
 
 
 @check("URL-002", needs="chat")
-def test_post_is_never_redirected(client: HttpClient, chat_model: str) -> None:
-    body = {"model": chat_model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1}
-    for path in ("chat/completions/", "chat/completions"):
-        exchange = client.request("POST", path, json_body=body)
+def test_post_is_never_redirected(chat_posts_by_path: tuple[tuple[str, Exchange], ...]) -> None:
+    for path, exchange in chat_posts_by_path:
         expect.answered(exchange)
         if exchange.status in REDIRECTS:
             raise Violation(
@@ -45,8 +41,8 @@ def test_post_is_never_redirected(client: HttpClient, chat_model: str) -> None:
 
 
 @check("URL-003")
-def test_double_slash_is_served_or_refused_cleanly(client: HttpClient) -> None:
-    exchange = client.request("GET", client.url("models").replace("/models", "//models"))
+def test_double_slash_is_served_or_refused_cleanly(double_slash_models: Exchange) -> None:
+    exchange = double_slash_models
     expect.answered(exchange)
     assert exchange.status is not None
     if exchange.status >= 500 or exchange.status in REDIRECTS:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import builders, expect
+from conformance import expect
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
-from conformance.http import Exchange, HttpClient
+from conformance.http import Exchange
 
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")
 
@@ -123,15 +123,15 @@ def test_chat_choices_carry_logprobs_and_refusal(chat_response: Exchange) -> Non
 
 
 @check("CHAT-009", needs="chat")
-def test_chat_max_tokens_bounds_completion(client: HttpClient, chat_model: str) -> None:
-    exchange = builders.chat(client, chat_model, max_tokens=2)
+def test_chat_max_tokens_bounds_completion(chat_max_tokens_2: Exchange) -> None:
+    exchange = chat_max_tokens_2
     counts = expect.usage(completion_object(exchange), exchange)
     expect.completion_tokens_at_most(counts, 2, exchange)
 
 
 @check("CHAT-010", needs="chat")
-def test_chat_n_returns_n_choices(client: HttpClient, chat_model: str) -> None:
-    exchange = builders.chat(client, chat_model, n=2, max_tokens=2)
+def test_chat_n_returns_n_choices(chat_n_2: Exchange) -> None:
+    exchange = chat_n_2
     expect.answered(exchange)
     if exchange.status == 400 and expect.error_envelope_or_none(exchange) is not None:
         return  # an honest refusal of n > 1 is allowed
@@ -148,9 +148,7 @@ def test_chat_n_returns_n_choices(client: HttpClient, chat_model: str) -> None:
 
 
 @check("CHAT-011", needs="chat")
-def test_chat_accepts_max_completion_tokens(client: HttpClient, chat_model: str) -> None:
-    body = builders.chat_body(chat_model, client.target, max_completion_tokens=client.target.max_tokens)
-    del body["max_tokens"]
-    exchange = client.request("POST", "chat/completions", json_body=body)
+def test_chat_accepts_max_completion_tokens(chat_max_completion_tokens: Exchange) -> None:
+    exchange = chat_max_completion_tokens
     expect.status(exchange, 200, title="max_completion_tokens was refused")
 

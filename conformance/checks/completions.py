@@ -7,12 +7,10 @@ from typing import Any
 from conformance import builders, expect
 from conformance.core.results import Violation
 from conformance.engine import check
-from conformance.http import Exchange, HttpClient
+from conformance.http import Exchange
+from conformance.probes.completions import PROMPTS
 
 FINISH_REASONS = ("stop", "length", "content_filter")
-
-
-PROMPTS = ["Say one.", "Say two.", "Say three."]
 
 
 def completion_object(exchange: Exchange) -> dict[str, Any]:
@@ -71,8 +69,8 @@ def test_completion_choices_carry_logprobs(completion_response: Exchange) -> Non
 
 
 @check("CMPL-004", needs="completions")
-def test_prompt_array_gives_one_choice_per_prompt(client: HttpClient, completion_model: str) -> None:
-    exchange = builders.completion(client, completion_model, prompt=PROMPTS, max_tokens=2)
+def test_prompt_array_gives_one_choice_per_prompt(completion_prompt_array: Exchange) -> None:
+    exchange = completion_prompt_array
     body = completion_object(exchange)
     indexes = sorted(choice.get("index") for choice in expect.choices(body, exchange))
     if indexes != list(range(len(PROMPTS))):
@@ -86,8 +84,8 @@ def test_prompt_array_gives_one_choice_per_prompt(client: HttpClient, completion
 
 
 @check("CMPL-005", needs="completions")
-def test_echo_returns_prompt_first(client: HttpClient, completion_model: str) -> None:
-    exchange = builders.completion(client, completion_model, echo=True, max_tokens=2)
+def test_echo_returns_prompt_first(completion_echo: Exchange) -> None:
+    exchange = completion_echo
     body = completion_object(exchange)
     for index, choice in enumerate(expect.choices(body, exchange)):
         text = choice.get("text")
@@ -102,8 +100,8 @@ def test_echo_returns_prompt_first(client: HttpClient, completion_model: str) ->
 
 
 @check("CMPL-006", needs="completions")
-def test_completion_max_tokens_bounds_completion(client: HttpClient, completion_model: str) -> None:
-    exchange = builders.completion(client, completion_model, max_tokens=2)
+def test_completion_max_tokens_bounds_completion(completion_max_tokens_2: Exchange) -> None:
+    exchange = completion_max_tokens_2
     counts = expect.usage(completion_object(exchange), exchange)
     expect.completion_tokens_at_most(counts, 2, exchange)
 

@@ -5,33 +5,12 @@ from __future__ import annotations
 import base64
 import math
 import struct
-from typing import Any
 
-from conformance import builders, expect
+from conformance import expect
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
-from conformance.http import Exchange, HttpClient
-
-INPUTS = ["first document", "second document", "third document"]
-
-
-def embedding_object(exchange: Exchange) -> dict[str, Any]:
-    expect.success(exchange, "POST /embeddings")
-    return expect.json_object(exchange)
-
-
-def data_items(body: dict[str, Any], exchange: Exchange) -> list[dict[str, Any]]:
-    items = body.get("data")
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise NotApplicable("no data array of objects (see EMB-001)")
-    return items
-
-
-def float_vector(item: dict[str, Any]) -> list[float] | None:
-    vector = item.get("embedding")
-    if isinstance(vector, list) and all(expect.is_type(v, (int, float)) for v in vector):
-        return [float(v) for v in vector]
-    return None
+from conformance.http import Exchange
+from conformance.probes.embeddings import INPUTS, data_items, embedding_object, float_vector
 
 
 @check("EMB-001", needs="embeddings")
@@ -66,8 +45,8 @@ def test_embedding_has_documented_shape(embedding_response: Exchange) -> None:
 
 
 @check("EMB-002", needs="embeddings")
-def test_one_embedding_per_input_in_order(client: HttpClient, embedding_model: str) -> None:
-    exchange = builders.embedding(client, embedding_model, input=INPUTS)
+def test_one_embedding_per_input_in_order(embedding_inputs_3: Exchange) -> None:
+    exchange = embedding_inputs_3
     items = data_items(embedding_object(exchange), exchange)
     indexes = [item.get("index") for item in items]
     if sorted(i for i in indexes if isinstance(i, int)) != list(range(len(INPUTS))) or len(indexes) != len(INPUTS):
@@ -81,12 +60,13 @@ def test_one_embedding_per_input_in_order(client: HttpClient, embedding_model: s
 
 
 @check("EMB-003", needs="embeddings")
-def test_base64_encoding_is_honoured(client: HttpClient, embedding_model: str, embedding_response: Exchange) -> None:
+def test_base64_encoding_is_honoured(embedding_response: Exchange, embedding_base64: Exchange | None) -> None:
     floats = data_items(embedding_object(embedding_response), embedding_response)
     reference = float_vector(floats[0]) if floats else None
     if reference is None:
         raise NotApplicable("no float embedding to compare with (see EMB-001)")
-    exchange = builders.embedding(client, embedding_model, encoding_format="base64")
+    exchange = embedding_base64
+    assert exchange is not None  # sent wherever there is a float embedding to compare with
     items = data_items(embedding_object(exchange), exchange)
     encoded = items[0].get("embedding") if items else None
     if not isinstance(encoded, str):
@@ -144,8 +124,8 @@ def test_embedding_usage_counts_input(embedding_response: Exchange) -> None:
 
 
 @check("EMB-005", needs="embeddings")
-def test_vectors_are_finite_and_of_one_dimension(client: HttpClient, embedding_model: str) -> None:
-    exchange = builders.embedding(client, embedding_model, input=INPUTS[:2])
+def test_vectors_are_finite_and_of_one_dimension(embedding_inputs_2: Exchange) -> None:
+    exchange = embedding_inputs_2
     items = data_items(embedding_object(exchange), exchange)
     lengths = []
     for index, item in enumerate(items):

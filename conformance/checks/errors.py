@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conformance import builders, expect
+from conformance import expect
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
-from conformance.http import Exchange, HttpClient
+from conformance.http import Exchange
+from conformance.probes.errors import OUT_OF_RANGE
 
 # Body shapes that mean "error" even under a 2xx status: seed 001's {"code":"105","msg":...,"success":false},
 # a top-level "error", or a status/message pair instead of the documented object.
@@ -137,14 +138,13 @@ _NAMES_COMPLETIONS = re.compile(r"(?<!chat/)(?<!chat\.)(?<!chat )\bcompletions\b
 
 
 @check("ERR-011", needs=("chat", "completions"))
-def test_wrong_endpoint_error_names_the_right_one(client: HttpClient, completion_model: str, chat_model: str) -> None:
+def test_wrong_endpoint_error_names_the_right_one(
+    completion_model: str, chat_model: str, completion_model_on_chat: Exchange | None
+) -> None:
     if completion_model == chat_model:
         raise NotApplicable("one model serves both chat and completions here")
-    exchange = client.request(
-        "POST",
-        "chat/completions",
-        json_body={"model": completion_model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1},
-    )
+    exchange = completion_model_on_chat
+    assert exchange is not None  # sent wherever the two models differ
     expect.answered(exchange)
     if exchange.status is not None and exchange.status < 400:
         raise NotApplicable(f"{completion_model!r} is also served on /chat/completions")
@@ -158,37 +158,21 @@ def test_wrong_endpoint_error_names_the_right_one(client: HttpClient, completion
 
 
 @check("ERR-012")
-def test_unknown_route_is_json_404(client: HttpClient) -> None:
-    exchange = client.request("POST", "oai-conformance-no-such-route", json_body={"model": builders.UNKNOWN_MODEL})
+def test_unknown_route_is_json_404(unknown_route: Exchange) -> None:
+    exchange = unknown_route
     expect.status(exchange, 404, title="An unknown route is not a 404")
     expect.error_envelope(exchange)
 
 
 @check("ERR-013", needs="chat")  # /chat/completions is a known path only where chat is served
-def test_wrong_method_is_json_405(client: HttpClient) -> None:
-    exchange = client.request("PUT", "chat/completions", json_body={})
-    expect.status(exchange, 405, title="A wrong method is not a 405")
-    expect.error_envelope(exchange)
-
-
-# Out-of-range values the documented contract rejects (seed 002 ranges; OpenAPI minimum/maximum).
-OUT_OF_RANGE = {
-    "temperature 2.5": {"temperature": 2.5},
-    "top_p 1.5": {"top_p": 1.5},
-    "n 0": {"n": 0},
-    "max_tokens 0": {"max_tokens": 0},
-    "max_tokens -1": {"max_tokens": -1},
-    "presence_penalty 3": {"presence_penalty": 3},
-    "frequency_penalty -3": {"frequency_penalty": -3},
-    "stop with 5 entries": {"stop": ["a", "b", "c", "d", "e"]},
-    "unknown role": {"messages": [{"role": "wizard", "content": "Hi"}]},
-}
+def test_wrong_method_is_json_405(wrong_method_chat: Exchange) -> None:
+    expect.status(wrong_method_chat, 405, title="A wrong method is not a 405")
+    expect.error_envelope(wrong_method_chat)
 
 
 @check("ERR-014", needs="chat", cases={case: case for case in sorted(OUT_OF_RANGE)})
-def test_out_of_range_value_is_400(client: HttpClient, chat_model: str, case: str) -> None:
-    body = {"model": chat_model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1, **OUT_OF_RANGE[case]}
-    exchange = client.request("POST", "chat/completions", json_body=body)
+def test_out_of_range_value_is_400(out_of_range_chat: dict[str, Exchange], case: str) -> None:
+    exchange = out_of_range_chat[case]
     expect.status(exchange, 400, title=f"An out-of-range value ({case}) is not a 400")
 
 

@@ -8,30 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import urllib.parse
 from typing import Any
 
 from conformance import expect
 from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.engine import check
-from conformance.http import Exchange, HttpClient
+from conformance.http import Exchange
 from conformance.imaging import ImageError, decode_png, dimensions, sniff
 from conformance.probes.endpoints import IMAGE_N, IMAGE_SIZE, declined
-
-GENERATIONS = "POST /images/generations"
-
-
-def image_items(exchange: Exchange, what: str, see: str) -> list[dict[str, Any]]:
-    """The ``data`` array of image objects; NotApplicable when the shape rule (``see``) already fails."""
-    expect.success(exchange, what)
-    try:
-        body = exchange.json()
-    except (ValueError, UnicodeDecodeError):
-        raise NotApplicable(f"the answer is not JSON (see {see})") from None
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise NotApplicable(f"no data array of image objects (see {see})")
-    return data
+from conformance.probes.images import GENERATIONS, absolute_http_url, image_items
 
 
 def decoded(item: dict[str, Any], pointer: str, exchange: Exchange) -> bytes:
@@ -103,13 +88,6 @@ def n_images(exchange: Exchange, what: str) -> list[dict[str, Any]]:
             )
         decoded(item, f"/data/{index}", exchange)
     return items
-
-
-def absolute_http_url(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    parts = urllib.parse.urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 @check("IMG-001", needs="images")
@@ -188,13 +166,13 @@ def test_default_response_format_is_an_absolute_url(image_url: Exchange) -> None
 
 
 @check("IMG-006", needs="images")
-def test_image_url_serves_the_image(image_url: Exchange, client: HttpClient) -> None:
+def test_image_url_serves_the_image(image_url: Exchange, image_url_fetched: Exchange | None) -> None:
     items = image_items(image_url, GENERATIONS, "IMG-001")
     url = items[0].get("url") if items else None
     if not absolute_http_url(url):
         raise NotApplicable("no absolute image URL to fetch (see IMG-005)")
-    # The client sends the key only to the target's own origin (a signed CDN URL needs none).
-    fetched = client.request("GET", url)
+    fetched = image_url_fetched
+    assert fetched is not None  # fetched wherever there is an absolute URL
     expect.status(fetched, 200, title="The image URL does not serve the image")
     if sniff(fetched.body) is None:
         raise Violation(

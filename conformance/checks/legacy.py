@@ -12,13 +12,11 @@ from typing import Any
 from conformance import expect
 from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.engine import check
-from conformance.http import Exchange, HttpClient
-from conformance.probes.endpoints import Deletion, declined, quote, succeeded
+from conformance.http import Exchange
+from conformance.probes.endpoints import Deletion, declined, succeeded
+from conformance.probes.legacy import ENGINES, engines
 
 EDITS = "POST /edits"
-
-
-ENGINES = "GET /engines"
 
 
 def violation_unless(condition: bool, title: str, exchange: Exchange, pointer: str, expected: str, actual: Any) -> None:
@@ -113,18 +111,6 @@ def test_edit_returns_n_choices(edit_n: Exchange) -> None:
 # -- engines --------------------------------------------------------------------------------------------
 
 
-def engines(listing: Exchange) -> list[dict[str, Any]]:
-    expect.success(listing, ENGINES)
-    try:
-        body = listing.json()
-    except (ValueError, UnicodeDecodeError):
-        raise NotApplicable("the engine list is not JSON (see ENGINES-001)") from None
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, list):
-        raise NotApplicable("no engine list (see ENGINES-001)")
-    return [item for item in data if isinstance(item, dict)]
-
-
 @check("ENGINES-001", needs="engines")
 def test_engine_list_is_a_list_object(engines_listing: Exchange) -> None:
     expect.success(engines_listing, ENGINES)
@@ -175,11 +161,12 @@ def test_every_engine_has_owner_and_ready(engines_listing: Exchange) -> None:
 
 
 @check("ENGINES-004", needs="engines")
-def test_listed_engine_retrieves_with_its_id(engines_listing: Exchange, client: HttpClient) -> None:
+def test_listed_engine_retrieves_with_its_id(engines_listing: Exchange, engine_retrieve: Exchange | None) -> None:
     ids = [e["id"] for e in engines(engines_listing) if isinstance(e.get("id"), str) and e["id"]]
     if not ids:
         raise NotApplicable("no engine listed (see ENGINES-002)")
-    exchange = client.request("GET", f"engines/{quote(ids[0])}")
+    exchange = engine_retrieve
+    assert exchange is not None  # sent wherever an engine is listed
     expect.status(exchange, 200, title=f"The listed engine {ids[0]!r} does not retrieve")
     body = expect.json_object(exchange)
     violation_unless(

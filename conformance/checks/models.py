@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from conformance import expect
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
-from conformance.http import Exchange, HttpClient
-
-
-def model_list(listing: Exchange) -> list[Any]:
-    """The `data` array, or NotApplicable when MODELS-001 already fails (one rule, one verdict)."""
-    try:
-        body = listing.json()
-    except (ValueError, UnicodeDecodeError):
-        raise NotApplicable("the model list is not JSON (see MODELS-001)") from None
-    if listing.status != 200 or not isinstance(body, dict) or not isinstance(body.get("data"), list):
-        raise NotApplicable("no model list to inspect (see MODELS-001)")
-    return body["data"]
-
-
-def model_objects(listing: Exchange) -> list[dict[str, Any]]:
-    return [item for item in model_list(listing) if isinstance(item, dict)]
+from conformance.http import Exchange
+from conformance.probes.models import model_list, model_objects
 
 
 @check("MODELS-001")
@@ -111,11 +95,11 @@ def test_model_list_is_not_empty(models_listing: Exchange) -> None:
 
 
 @check("MODELS-007")
-def test_listed_models_retrieve_with_same_id(models_listing: Exchange, client: HttpClient) -> None:
-    ids = [m["id"] for m in model_objects(models_listing) if isinstance(m.get("id"), str) and m["id"]]
-    # A handful is enough to catch a broken retrieve route without paying one request per model.
-    for model_id in ids[:5]:
-        exchange = client.request("GET", f"models/{model_id}")
+def test_listed_models_retrieve_with_same_id(
+    models_listing: Exchange, listed_model_retrievals: tuple[tuple[str, Exchange], ...]
+) -> None:
+    model_objects(models_listing)  # NotApplicable where there is no list (see MODELS-001)
+    for model_id, exchange in listed_model_retrievals:
         expect.status(exchange, 200, title=f"Listed model {model_id!r} does not retrieve")
         body = expect.json_object(exchange)
         if body.get("id") != model_id:
@@ -151,8 +135,8 @@ def test_configured_models_are_listed(models_listing: Exchange, models_in_use: d
 
 
 @check("MODELS-010")
-def test_models_with_trailing_slash_does_not_crash(client: HttpClient) -> None:
-    exchange = client.request("GET", "models/")
+def test_models_with_trailing_slash_does_not_crash(models_trailing_slash: Exchange) -> None:
+    exchange = models_trailing_slash
     expect.answered(exchange)
     assert exchange.status is not None
     if exchange.status >= 500 or exchange.status in (301, 302, 303, 307, 308):

@@ -3,58 +3,23 @@ not cut; its bodies are UTF-8 and what their label says; it neither redirects PO
 forever. (An error that echoes the key is AUTH-004's.)
 
 These are the behaviours that make clients hang, crash or leak rather than misread a field. Each check
-sends its own small request, tagged with the ``x-oai-conformance-probe`` header (so provider logs can be
-matched to the report), under its own short limits: a hostile provider costs each check seconds, not
-the run's full timeouts. What the HTTP layer does about such a provider everywhere else (hard deadlines,
-byte caps, the circuit breaker, bounded backoff) is in ``conformance/http.py``.
+reads its own small request (conformance/probes/transport.py), tagged with the ``x-oai-conformance-probe``
+header (so provider logs can be matched to the report), under its own short limits: a hostile provider
+costs each check seconds, not the run's full timeouts. What the HTTP layer does about such a provider
+everywhere else (hard deadlines, byte caps, the circuit breaker, bounded backoff) is in
+``conformance/http.py``.
 """
 
 from __future__ import annotations
 
 import httpx
 
-from conformance import builders, expect
+from conformance import expect
 from conformance.core.results import NotApplicable, ProviderTimeout, Violation
 from conformance.engine import check
-from conformance.http import RETRY_STATUSES, Exchange, HttpClient, StreamExchange, origin
+from conformance.http import RETRY_STATUSES, Exchange, StreamExchange, origin
+from conformance.probes.transport import STREAM_EVENTS, STREAM_MAX_TOKENS, STREAM_S, quick
 from conformance.target import Target
-
-PROBE_HEADER = "x-oai-conformance-probe"
-
-
-# GET /models costs the provider nothing: 3 s (or --timeout when smaller) is generous for it, and keeps a
-# provider that hangs or trickles from costing the run more than that.
-QUICK_S = 3.0
-
-
-# A stream of a few tokens: anything beyond these limits is not going to end.
-STREAM_S = 10.0
-
-
-STREAM_EVENTS = 1000
-
-
-STREAM_MAX_TOKENS = 4
-
-
-def _tag(requirement_id: str) -> dict[str, str]:
-    return {PROBE_HEADER: requirement_id}
-
-
-def _quick(target: Target) -> float:
-    return min(QUICK_S, target.timeout)
-
-
-def _short_stream(client: HttpClient, chat_model: str, requirement_id: str) -> StreamExchange:
-    body = builders.chat_body(chat_model, client.target, stream=True, max_tokens=STREAM_MAX_TOKENS)
-    return client.stream(
-        "POST",
-        "chat/completions",
-        json_body=body,
-        headers=_tag(requirement_id),
-        max_seconds=STREAM_S,
-        max_events=STREAM_EVENTS,
-    )
 
 
 def _received(exchange: Exchange) -> str:
@@ -62,9 +27,9 @@ def _received(exchange: Exchange) -> str:
 
 
 @check("TRANSPORT-001")
-def test_request_is_answered_in_time(client: HttpClient) -> None:
-    limit = _quick(client.target)
-    exchange = client.request("GET", "models", headers=_tag("TRANSPORT-001"), timeout=limit)
+def test_request_is_answered_in_time(target: Target, transport_models_in_time: Exchange) -> None:
+    limit = quick(target)
+    exchange = transport_models_in_time
     if exchange.error == "timeout" and exchange.status is None:
         raise ProviderTimeout(
             "No answer within the time limit",
@@ -76,9 +41,9 @@ def test_request_is_answered_in_time(client: HttpClient) -> None:
 
 
 @check("TRANSPORT-002")
-def test_answer_arrives_at_a_steady_pace(client: HttpClient) -> None:
-    limit = _quick(client.target)
-    exchange = client.request("GET", "models", headers=_tag("TRANSPORT-002"), timeout=limit)
+def test_answer_arrives_at_a_steady_pace(target: Target, transport_models_steady: Exchange) -> None:
+    limit = quick(target)
+    exchange = transport_models_steady
     if exchange.error == "timeout" and exchange.status is not None:
         raise ProviderTimeout(
             "The answer trickled in and did not complete in time",
@@ -91,8 +56,8 @@ def test_answer_arrives_at_a_steady_pace(client: HttpClient) -> None:
 
 
 @check("TRANSPORT-003", needs="chat")
-def test_stream_ends(client: HttpClient, chat_model: str) -> None:
-    stream = _short_stream(client, chat_model, "TRANSPORT-003")
+def test_stream_ends(transport_stream_ends: StreamExchange) -> None:
+    stream = transport_stream_ends
     if stream.cut_short is not None:
         raise Violation(
             "The stream did not end",
@@ -114,13 +79,13 @@ def test_stream_ends(client: HttpClient, chat_model: str) -> None:
 
 
 @check("TRANSPORT-004")
-def test_body_is_bounded(client: HttpClient) -> None:
-    exchange = client.request("GET", "models", headers=_tag("TRANSPORT-004"))
+def test_body_is_bounded(target: Target, transport_models_bounded: Exchange) -> None:
+    exchange = transport_models_bounded
     if exchange.error == "too-large":
         declared = exchange.headers.get("content-length", "not given")
         raise Violation(
             "The response body is too large",
-            expected=f"at most {client.target.max_body_bytes} bytes (--max-body-bytes)",
+            expected=f"at most {target.max_body_bytes} bytes (--max-body-bytes)",
             actual=f"more than that (Content-Length: {declared}); reading stopped at the cap",
             evidence=exchange,
         )
@@ -128,9 +93,8 @@ def test_body_is_bounded(client: HttpClient) -> None:
 
 
 @check("TRANSPORT-005", needs="chat")
-def test_body_is_utf8(client: HttpClient, chat_model: str) -> None:
-    body = builders.chat_body(chat_model, client.target, max_tokens=STREAM_MAX_TOKENS)
-    exchange = client.request("POST", "chat/completions", json_body=body, headers=_tag("TRANSPORT-005"))
+def test_body_is_utf8(transport_chat_utf8: Exchange) -> None:
+    exchange = transport_chat_utf8
     expect.answered(exchange)
     try:
         exchange.body.decode("utf-8")
@@ -146,8 +110,8 @@ def test_body_is_utf8(client: HttpClient, chat_model: str) -> None:
 
 
 @check("TRANSPORT-006", needs="chat")
-def test_stream_is_not_cut_off(client: HttpClient, chat_model: str) -> None:
-    stream = _short_stream(client, chat_model, "TRANSPORT-006")
+def test_stream_is_not_cut_off(transport_stream_whole: StreamExchange) -> None:
+    stream = transport_stream_whole
     if stream.status is not None and stream.error in ("reset", "protocol"):
         raise Violation(
             "The connection broke in the middle of the stream",
@@ -160,8 +124,8 @@ def test_stream_is_not_cut_off(client: HttpClient, chat_model: str) -> None:
 
 
 @check("TRANSPORT-007")
-def test_json_label_means_json(client: HttpClient) -> None:
-    exchange = client.request("GET", "models", headers=_tag("TRANSPORT-007"))
+def test_json_label_means_json(transport_models_json: Exchange) -> None:
+    exchange = transport_models_json
     expect.answered(exchange)
     if exchange.media_type != "application/json" and not exchange.media_type.endswith("+json"):
         raise NotApplicable(f"the answer is labelled {exchange.content_type or '(no Content-Type)'}, not JSON")
@@ -178,9 +142,8 @@ def test_json_label_means_json(client: HttpClient) -> None:
 
 
 @check("TRANSPORT-008", needs="chat")
-def test_post_is_not_redirected(client: HttpClient, chat_model: str) -> None:
-    body = builders.chat_body(chat_model, client.target, max_tokens=1)
-    exchange = client.request("POST", "chat/completions", json_body=body, headers=_tag("TRANSPORT-008"))
+def test_post_is_not_redirected(transport_chat_post: Exchange) -> None:
+    exchange = transport_chat_post
     expect.answered(exchange)
     assert exchange.status is not None
     if 300 <= exchange.status < 400:
@@ -200,8 +163,8 @@ def test_post_is_not_redirected(client: HttpClient, chat_model: str) -> None:
 
 
 @check("TRANSPORT-009")
-def test_rate_limit_lets_a_polite_client_through(client: HttpClient) -> None:
-    exchange = client.request("GET", "models", headers=_tag("TRANSPORT-009"))
+def test_rate_limit_lets_a_polite_client_through(target: Target, transport_models_polite: Exchange) -> None:
+    exchange = transport_models_polite
     expect.answered(exchange)
     if exchange.status not in RETRY_STATUSES:
         return
@@ -209,7 +172,7 @@ def test_rate_limit_lets_a_polite_client_through(client: HttpClient) -> None:
         raise NotApplicable(f"{exchange.status} and retries are off (--max-retries 0): not judged")
     raise Violation(
         "Still refused after waiting as asked",
-        expected=f"an answer once the client honoured Retry-After ({client.target.max_retries} retries)",
+        expected=f"an answer once the client honoured Retry-After ({target.max_retries} retries)",
         actual=f"{exchange.status} {exchange.reason} on every attempt: {'; '.join(exchange.attempts)}",
         evidence=exchange,
     )

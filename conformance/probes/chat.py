@@ -1,4 +1,5 @@
-"""Probes of the chat checks: the plain chat request and the plain streamed one, each sent once."""
+"""Probes of the chat checks: the plain chat request and the plain streamed one, each sent once, and the
+variations of the plain request (a small max_tokens, n=2, max_completion_tokens)."""
 
 from __future__ import annotations
 
@@ -14,3 +15,21 @@ def chat_response(client: HttpClient, chat_model: str) -> Exchange:
 @probe
 def chat_stream(client: HttpClient, chat_model: str) -> StreamExchange:
     return builders.chat_stream(client, chat_model)
+
+
+@probe
+def chat_max_tokens_2(client: HttpClient, chat_model: str) -> Exchange:
+    return builders.chat(client, chat_model, max_tokens=2)
+
+
+@probe
+def chat_n_2(client: HttpClient, chat_model: str) -> Exchange:
+    return builders.chat(client, chat_model, n=2, max_tokens=2)
+
+
+@probe
+def chat_max_completion_tokens(client: HttpClient, chat_model: str) -> Exchange:
+    """max_completion_tokens in place of max_tokens, as newer clients send it."""
+    body = builders.chat_body(chat_model, client.target, max_completion_tokens=client.target.max_tokens)
+    del body["max_tokens"]
+    return client.request("POST", "chat/completions", json_body=body)

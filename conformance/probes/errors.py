@@ -88,10 +88,60 @@ def api_errors(
     ]
 
 
-
-
 @probe
 def keyed(target: Target) -> None:
     """Stops the auth checks where the provider is used without a key."""
     if not target.api_key:
         raise NotApplicable("no API key configured: the provider is used without authentication")
+
+
+@probe
+def completion_model_on_chat(client: HttpClient, completion_model: str, chat_model: str) -> Exchange | None:
+    """The completion model asked for on /chat/completions; None (not sent) where one model serves both."""
+    if completion_model == chat_model:
+        return None
+    return client.request(
+        "POST",
+        "chat/completions",
+        json_body={"model": completion_model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1},
+    )
+
+
+@probe
+def unknown_route(client: HttpClient) -> Exchange:
+    return client.request("POST", "oai-conformance-no-such-route", json_body={"model": builders.UNKNOWN_MODEL})
+
+
+@probe
+def wrong_method_chat(client: HttpClient, chat_model: str) -> Exchange:
+    """PUT /chat/completions: sent only where there is a chat model (ERR-013 needs chat)."""
+    return client.request("PUT", "chat/completions", json_body={})
+
+
+# Out-of-range values the documented contract rejects (seed 002 ranges; OpenAPI minimum/maximum).
+OUT_OF_RANGE = {
+    "temperature 2.5": {"temperature": 2.5},
+    "top_p 1.5": {"top_p": 1.5},
+    "n 0": {"n": 0},
+    "max_tokens 0": {"max_tokens": 0},
+    "max_tokens -1": {"max_tokens": -1},
+    "presence_penalty 3": {"presence_penalty": 3},
+    "frequency_penalty -3": {"frequency_penalty": -3},
+    "stop with 5 entries": {"stop": ["a", "b", "c", "d", "e"]},
+    "unknown role": {"messages": [{"role": "wizard", "content": "Hi"}]},
+}
+
+
+@probe
+def out_of_range_chat(client: HttpClient, chat_model: str) -> dict[str, Exchange]:
+    """One chat request per out-of-range case (ERR-014), in the order its cases are judged."""
+    sent: dict[str, Exchange] = {}
+    for case in sorted(OUT_OF_RANGE):
+        body = {
+            "model": chat_model,
+            "messages": [{"role": "user", "content": "Hi"}],
+            "max_tokens": 1,
+            **OUT_OF_RANGE[case],
+        }
+        sent[case] = client.request("POST", "chat/completions", json_body=body)
+    return sent

@@ -1,16 +1,39 @@
-"""Probes of the image checks: generations (b64 and url), edit, variation, a bad size."""
+"""Probes of the image checks: generations (b64 and url), edit, variation, a bad size, and the image a
+generated URL points to."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import urllib.parse
+from typing import Any
 
+from conformance import expect
+from conformance.core.results import NotApplicable
 from conformance.engine import probe
 from conformance.http import Exchange, HttpClient
-
-if TYPE_CHECKING:
-    pass
-
 from conformance.probes.endpoints import IMAGE_N, IMAGE_PROMPT, IMAGE_SIZE, SOURCE_PNG, send_multipart
+
+GENERATIONS = "POST /images/generations"
+
+
+def image_items(exchange: Exchange, what: str, see: str) -> list[dict[str, Any]]:
+    """The ``data`` array of image objects; NotApplicable when the shape rule (``see``) already fails."""
+    expect.success(exchange, what)
+    try:
+        body = exchange.json()
+    except (ValueError, UnicodeDecodeError):
+        raise NotApplicable(f"the answer is not JSON (see {see})") from None
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise NotApplicable(f"no data array of image objects (see {see})")
+    return data
+
+
+def absolute_http_url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urllib.parse.urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
 
 # -- images -------------------------------------------------------------------------------------------
 
@@ -47,3 +70,16 @@ def image_bad_size(images_client: HttpClient) -> Exchange:
     return images_client.request("POST", "images/generations", json_body={"prompt": IMAGE_PROMPT, "size": "100x100"})
 
 
+@probe
+def image_url_fetched(image_url: Exchange, client: HttpClient) -> Exchange | None:
+    """GET of the first image URL of the url-format generation; None (not sent) where there is no
+    absolute URL to fetch (IMG-006 is not judged then)."""
+    try:
+        items = image_items(image_url, GENERATIONS, "IMG-001")
+    except Exception:
+        return None
+    url = items[0].get("url") if items else None
+    if not absolute_http_url(url):
+        return None
+    # The client sends the key only to the target's own origin (a signed CDN URL needs none).
+    return client.request("GET", url)

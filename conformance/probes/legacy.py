@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from conformance import builders
+from conformance import builders, expect
+from conformance.core.results import NotApplicable
 from conformance.engine import probe
 from conformance.http import Exchange, HttpClient
+from conformance.probes.endpoints import DEFAULT_EDIT_MODEL, EDIT_INPUT, EDIT_INSTRUCTION, UNKNOWN_ENGINE, quote
 
 if TYPE_CHECKING:
     from conformance.engine import RunState
 
-from conformance.probes.endpoints import DEFAULT_EDIT_MODEL, EDIT_INPUT, EDIT_INSTRUCTION, UNKNOWN_ENGINE
+ENGINES = "GET /engines"
+
+
+def engines(listing: Exchange) -> list[dict[str, Any]]:
+    expect.success(listing, ENGINES)
+    try:
+        body = listing.json()
+    except (ValueError, UnicodeDecodeError):
+        raise NotApplicable("the engine list is not JSON (see ENGINES-001)") from None
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        raise NotApplicable("no engine list (see ENGINES-001)")
+    return [item for item in data if isinstance(item, dict)]
+
 
 # -- edits and engines ----------------------------------------------------------------------------------
 
@@ -46,3 +61,16 @@ def engines_listing(engines_client: HttpClient) -> Exchange:
 @probe
 def engine_unknown(engines_client: HttpClient) -> Exchange:
     return engines_client.request("GET", f"engines/{UNKNOWN_ENGINE}")
+
+
+@probe
+def engine_retrieve(engines_listing: Exchange, client: HttpClient) -> Exchange | None:
+    """GET /engines/{id} of the first listed engine; None (not sent) where none is listed."""
+    try:
+        listed = engines(engines_listing)
+    except Exception:
+        return None
+    ids = [e["id"] for e in listed if isinstance(e.get("id"), str) and e["id"]]
+    if not ids:
+        return None
+    return client.request("GET", f"engines/{quote(ids[0])}")
