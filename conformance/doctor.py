@@ -30,9 +30,11 @@ from rich.console import Console
 from rich.text import Text
 
 from conformance import __version__
-from conformance.http import Exchange, HttpClient, Redactor, join_url
 from conformance.probes import ENDPOINTS, model_ids, probe_body
 from conformance.target import ENDPOINT_SUFFIXES, MODEL_CAPABILITIES, Target, TargetConfigError
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange, Redactor
+from conformance.transport.urls import join_url
 
 __all__ = [
     "EXIT_MODEL",

@@ -33,10 +33,12 @@ from conformance.core.results import (
     Violation,
     violation_to_dict,
 )
-from conformance.http import BudgetExhausted, Exchange, HttpClient, StreamExchange
 from conformance.probe_cache import ProbeCache, probe, reads_slow
 from conformance.probes import ModelChoice
 from conformance.target import MODEL_CAPABILITIES, Target, TargetConfigError
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange, StreamExchange
+from conformance.transport.limits import BudgetExhausted
 
 UNSUPPORTED_PREFIX = "[UNSUPPORTED]"
 # Preconditions a check can declare: a model for chat/completions/embeddings, and for every endpoint

@@ -50,9 +50,10 @@ import yaml
 
 from conformance.core.catalogue import DECLARABLE_CAPABILITIES, spec_dir
 from conformance.core.results import Evidence
-from conformance.http import BudgetExhausted, CircuitBreaker, Redactor, retry_after
 from conformance.probe_cache import probe
 from conformance.probes import WRONG_KEY, model_ids
+from conformance.transport.exchange import Redactor
+from conformance.transport.limits import BudgetExhausted, CircuitBreaker, retry_after
 
 if TYPE_CHECKING:
     from schemathesis.core.transport import Response as StResponse

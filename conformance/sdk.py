@@ -53,8 +53,11 @@ import openai
 
 from conformance import expect
 from conformance.core.results import ProviderTimeout, Unsupported, Violation
-from conformance.http import BudgetExhausted, Exchange, HttpClient, StreamExchange, origin
-from conformance.sse import DecodeResult, SSEDecoder, decode
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange, StreamExchange
+from conformance.transport.limits import BudgetExhausted
+from conformance.transport.sse import DecodeResult, SSEDecoder, decode
+from conformance.transport.urls import origin
 
 if TYPE_CHECKING:
     from conformance.target import Target

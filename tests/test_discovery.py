@@ -10,12 +10,12 @@ import httpx
 import pytest
 
 from conformance import probes
-from conformance.http import HttpClient
 from conformance.probes import MAX_CANDIDATES, choose_model, rank_candidates
 from conformance.reference import REFERENCE_MODELS, ReferenceServer
 from conformance.report.json_report import validate_report
 from conformance.runner import run
 from conformance.target import MODEL_CAPABILITIES, Target
+from conformance.transport.client import HttpClient
 from tests.conftest import TEST_KEY
 
 # One requirement or more per capability (streams, auth and errors included): a whole-catalogue run is the

@@ -35,12 +35,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import conformance.cli
 from conformance.cli import main
 from conformance.core.catalogue import load_catalogue
-from conformance.http import BudgetExhausted, CircuitBreaker, HttpClient, endpoint_key, retry_after
 from conformance.reference import FAULTS, ReferenceServer
 from conformance.reference.hostile_faults import echo_key_in_errors
 from conformance.report.json_report import validate_report
 from conformance.runner import run
 from conformance.target import Target
+from conformance.transport.client import HttpClient
+from conformance.transport.limits import BudgetExhausted, CircuitBreaker, endpoint_key, retry_after
 from tests.conftest import TEST_KEY
 from tests.suite_runs import cached_report, score
 

@@ -19,7 +19,7 @@ from openapi_spec_validator import validate
 
 from conformance.core.catalogue import CAPABILITIES, PROFILES, spec_dir
 from conformance.property import METHODS, operations
-from conformance.sse import decode
+from conformance.transport.sse import decode
 
 SPEC_PATH = spec_dir() / "openapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))

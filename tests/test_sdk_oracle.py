@@ -18,12 +18,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance import sdk
 from conformance.core.results import Violation
-from conformance.http import BudgetExhausted, HttpClient
 from conformance.reference import ReferenceServer
 from conformance.report.json_report import validate_report
 from conformance.report.readiness import readiness
 from conformance.runner import run
 from conformance.target import Target
+from conformance.transport.client import HttpClient
+from conformance.transport.limits import BudgetExhausted
 from tests.conftest import TEST_KEY
 from tests.suite_runs import MODELS
 

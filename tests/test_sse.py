@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from conformance.sse import (
+from conformance.transport.sse import (
     BOM,
     COMMENT,
     CR_LINE_END,

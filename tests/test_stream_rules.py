@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from conformance.core.results import NotApplicable, Violation
-from conformance.http import StreamExchange
-from conformance.sse import decode
 from conformance.suite import test_chat_stream as rules
+from conformance.transport.exchange import StreamExchange
+from conformance.transport.sse import decode
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sse"
 

@@ -24,9 +24,10 @@ import pytest
 
 from conformance import expect, probes
 from conformance.core.results import NotApplicable, Unsupported
-from conformance.http import Exchange, HttpClient, StreamExchange
 from conformance.imaging import encode_png
 from conformance.probe_cache import probe
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange, StreamExchange
 
 if TYPE_CHECKING:
     from conformance.plugin import RunState

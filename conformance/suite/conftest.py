@@ -9,9 +9,10 @@ from __future__ import annotations
 import pytest
 
 from conformance import probes
-from conformance.http import Exchange, HttpClient, StreamExchange
 from conformance.probe_cache import probe
 from conformance.target import Target
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange, StreamExchange
 
 
 def _chat_refusal_body(model: str, **extra: object) -> dict[str, object]:

@@ -6,9 +6,10 @@ import pytest
 
 from conformance import expect, probes
 from conformance.core.results import NotApplicable, Violation
-from conformance.http import Exchange, HttpClient
 from conformance.plugin import requirement
 from conformance.target import Target
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 
 @pytest.fixture

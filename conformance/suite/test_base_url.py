@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from conformance import expect
 from conformance.core.results import Violation
-from conformance.http import HttpClient
 from conformance.plugin import requirement
+from conformance.transport.client import HttpClient
 
 REDIRECTS = (301, 302, 303, 307, 308)
 

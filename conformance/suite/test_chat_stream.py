@@ -11,12 +11,12 @@ from typing import Any
 
 from conformance import expect, streams
 from conformance.core.results import NotApplicable, Unsupported, Violation
-from conformance.http import Exchange, StreamExchange
 from conformance.plugin import requirement
-from conformance.sse import UNTERMINATED_EVENT
 from conformance.streams import Item, Kind
 from conformance.suite import _streaming as shared
 from conformance.suite._streaming import fail_at
+from conformance.transport.exchange import Exchange, StreamExchange
+from conformance.transport.sse import UNTERMINATED_EVENT
 
 CLOSE_AFTER_DONE_S = 1.0
 WHAT = "POST /chat/completions (stream)"

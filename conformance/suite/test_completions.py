@@ -6,8 +6,9 @@ from typing import Any
 
 from conformance import expect, probes
 from conformance.core.results import Violation
-from conformance.http import Exchange, HttpClient
 from conformance.plugin import requirement
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 FINISH_REASONS = ("stop", "length", "content_filter")
 PROMPTS = ["Say one.", "Say two.", "Say three."]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from conformance import expect, streams
 from conformance.core.results import NotApplicable, Violation
-from conformance.http import StreamExchange
 from conformance.plugin import requirement
 from conformance.streams import Item
 from conformance.suite import _streaming as shared
 from conformance.suite._streaming import fail_at
+from conformance.transport.exchange import StreamExchange
 
 WHAT = "POST /completions (stream)"
 

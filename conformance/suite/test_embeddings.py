@@ -9,8 +9,9 @@ from typing import Any
 
 from conformance import expect, probes
 from conformance.core.results import NotApplicable, Violation
-from conformance.http import Exchange, HttpClient
 from conformance.plugin import requirement
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 INPUTS = ["first document", "second document", "third document"]
 

@@ -9,8 +9,9 @@ import pytest
 
 from conformance import expect, probes
 from conformance.core.results import NotApplicable, Violation
-from conformance.http import Exchange, HttpClient
 from conformance.plugin import requirement
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 # Body shapes that mean "error" even under a 2xx status: seed 001's {"code":"105","msg":...,"success":false},
 # a top-level "error", or a status/message pair instead of the documented object.

@@ -10,9 +10,9 @@ from typing import Any
 
 from conformance import expect
 from conformance.core.results import NotApplicable, Unsupported, Violation
-from conformance.http import Exchange
 from conformance.plugin import requirement
 from conformance.suite._extended_probes import TRAINING_DATA, TRAINING_FILENAME, Deletion, declined, succeeded
+from conformance.transport.exchange import Exchange
 
 UPLOAD = "POST /files"
 

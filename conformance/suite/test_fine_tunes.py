@@ -12,8 +12,8 @@ from typing import Any
 
 from conformance import expect
 from conformance.core.results import NotApplicable, Violation
-from conformance.http import Exchange, StreamExchange
 from conformance.plugin import requirement
+from conformance.transport.exchange import Exchange, StreamExchange
 
 CREATE = "POST /fine-tunes"
 #: The legacy FineTune schema's required members and their JSON types.

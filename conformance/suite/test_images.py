@@ -13,10 +13,11 @@ from typing import Any
 
 from conformance import expect
 from conformance.core.results import NotApplicable, Unsupported, Violation
-from conformance.http import Exchange, HttpClient
 from conformance.imaging import ImageError, decode_png, dimensions, sniff
 from conformance.plugin import requirement
 from conformance.suite._extended_probes import IMAGE_N, IMAGE_SIZE, declined
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 GENERATIONS = "POST /images/generations"
 

@@ -11,9 +11,10 @@ from typing import Any
 
 from conformance import expect
 from conformance.core.results import NotApplicable, Unsupported, Violation
-from conformance.http import Exchange, HttpClient
 from conformance.plugin import requirement
 from conformance.suite._extended_probes import Deletion, declined, quote, succeeded
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 EDITS = "POST /edits"
 ENGINES = "GET /engines"

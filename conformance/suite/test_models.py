@@ -8,8 +8,9 @@ import pytest
 
 from conformance import expect
 from conformance.core.results import NotApplicable, Violation
-from conformance.http import Exchange, HttpClient
 from conformance.plugin import RunState, requirement
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 
 def model_list(listing: Exchange) -> list[Any]:

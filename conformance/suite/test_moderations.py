@@ -10,9 +10,9 @@ from typing import Any
 
 from conformance import expect
 from conformance.core.results import NotApplicable, Violation
-from conformance.http import Exchange
 from conformance.plugin import requirement
 from conformance.suite._extended_probes import MODERATION_FLAGGED
+from conformance.transport.exchange import Exchange
 
 WHAT = "POST /moderations"
 #: Seed 002's categories (later API versions add more; extra keys are fine).

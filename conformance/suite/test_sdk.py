@@ -25,7 +25,6 @@ import openai
 
 from conformance import expect, probes
 from conformance.core.results import NotApplicable, Unsupported, Violation
-from conformance.http import BudgetExhausted, HttpClient
 from conformance.plugin import RunState, requirement
 from conformance.probe_cache import probe
 from conformance.sdk import (
@@ -48,6 +47,8 @@ from conformance.sdk import (
 )
 from conformance.suite.conftest import TOOL_MAX_TOKENS, WEATHER_TOOL
 from conformance.target import Target
+from conformance.transport.client import HttpClient
+from conformance.transport.limits import BudgetExhausted
 
 CHAT_MESSAGES = [{"role": "user", "content": probes.CHAT_PROMPT}]
 TOOL_MESSAGES = [{"role": "user", "content": "What is the weather in Paris? Use the get_weather tool."}]

@@ -15,9 +15,12 @@ import httpx
 
 from conformance import expect, probes
 from conformance.core.results import NotApplicable, ProviderTimeout, Violation
-from conformance.http import RETRY_STATUSES, Exchange, HttpClient, StreamExchange, origin
 from conformance.plugin import requirement
 from conformance.target import Target
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange, StreamExchange
+from conformance.transport.limits import RETRY_STATUSES
+from conformance.transport.urls import origin
 
 PROBE_HEADER = "x-oai-conformance-probe"
 # GET /models costs the provider nothing: 3 s (or --timeout when smaller) is generous for it, and keeps a

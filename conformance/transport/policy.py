@@ -1,0 +1,515 @@
+"""The one transport policy: every request of the run -- the suite's own probes, openai-python, openai-node
+(through :mod:`conformance.sdk.forwarder`) and schemathesis -- goes through :class:`Policy`, an httpx
+``BaseTransport`` wrapped around a real httpx client. It
+
+* locks the key to the target's origin: a request for another origin that carries credentials is
+  refused (:class:`LeftOrigin`) before a byte is sent;
+* stops requests to an endpoint whose circuit breaker is open (:class:`NotSent`), and counts a request
+  against the request and token budgets before sending it (:class:`BudgetExhausted`);
+* holds a slot of the concurrency limit from sending until the answer's body is closed;
+* gives every request a hard deadline (connect, headers and body together) enforced inside each socket
+  read, and caps the body in bytes (and a stream in events) while it arrives;
+* waits for and sends again a 429/503 a bounded number of times, honouring ``Retry-After`` and
+  ``retry-after-ms`` up to a maximum wait, else with exponential backoff; a keep-alive connection the
+  server closed before answering is tried once more on a fresh one;
+* records every request as an :class:`~conformance.transport.exchange.Exchange` (errors are recorded
+  on it, then raised to the caller), books the tokens the provider billed by its own ``usage``, and tells
+  the breaker whether an answer came in time.
+
+Which exchange a request fills, and its limits, travel with the request (:data:`OPTIONS` extension);
+a request without them (an official client's) gets the target's defaults and a new exchange.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from conformance.transport.deadline import bounded_by, install_deadlines
+from conformance.transport.exchange import (
+    HTTP_LOGGERS,
+    Exchange,
+    RedactingFilter,
+    Redactor,
+    StreamExchange,
+    loads,
+    reset,
+)
+from conformance.transport.limits import (
+    INITIAL_BACKOFF_S,
+    RETRY_STATUSES,
+    UNANSWERED,
+    BudgetExhausted,
+    CircuitBreaker,
+    Usage,
+    endpoint_key,
+    retry_after,
+)
+from conformance.transport.sse import DecodeResult, SSEDecoder
+from conformance.transport.urls import origin
+
+if TYPE_CHECKING:
+    from conformance.target import Target
+
+OPTIONS = "oai_conformance"  # the request extension that carries a :class:`Options`
+
+
+class LeftOrigin(Exception):
+    """A request with credentials was about to go to a host other than the target's; it was not sent."""
+
+
+class NotSent(httpx.ConnectTimeout):
+    """The circuit breaker answered for the provider: nothing went on the wire (a timeout, to a client)."""
+
+
+@dataclass
+class Options:
+    """What a request of the suite's own client asks of the policy: the exchange to fill and its limits."""
+
+    exchange: Exchange
+    limit_s: float
+    max_events: int = 0  # 0: no cap on a stream's events
+
+
+def asks_stream(body: bytes) -> bool:
+    """A JSON body with ``"stream": true``: the answer is read as an event stream."""
+    try:
+        payload = json.loads(body) if body else None
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and payload.get("stream") is True
+
+
+class Policy(httpx.BaseTransport):
+    """Budgets, slots, deadlines, caps, breaker, backoff, origin lock and recording for one target."""
+
+    def __init__(self, target: Target, *, transport: httpx.BaseTransport | None = None) -> None:
+        self.target = target
+        self.redact = Redactor(list(target.secrets))
+        self.usage = Usage()
+        self.breaker = CircuitBreaker(target.breaker_threshold)
+        self.origin = origin(target.base_url)
+        self.run_deadline = None if target.max_run_seconds is None else time.monotonic() + target.max_run_seconds
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(target.concurrency)
+        self._held: dict[int, int] = {}  # slots held by each thread (a thread never waits for its own)
+        self._recorders = threading.local()
+        read = target.read_timeout if target.read_timeout is not None else target.timeout
+        self.timeout = httpx.Timeout(read, connect=min(target.timeout, target.connect_timeout))
+        self._client = httpx.Client(
+            timeout=self.timeout,
+            follow_redirects=False,
+            verify=target.verify_tls,
+            transport=transport,
+            limits=httpx.Limits(max_connections=target.concurrency, max_keepalive_connections=target.concurrency),
+            # The provider's own env proxies are honoured like the SDK does.
+            trust_env=True,
+        )
+        install_deadlines(self._client)
+        self._log_filter = RedactingFilter(self.redact)
+        if self.redact.secrets:
+            for name in HTTP_LOGGERS:
+                logging.getLogger(name).addFilter(self._log_filter)
+
+    def close(self) -> None:
+        self._client.close()
+        for name in HTTP_LOGGERS:
+            logging.getLogger(name).removeFilter(self._log_filter)
+
+    # -- budgets, slots, breaker ------------------------------------------------------------------
+
+    def charge(self, method: str) -> None:
+        """Count one request against the run's budgets (raises BudgetExhausted)."""
+        target = self.target
+        with self._lock:
+            if self.run_over():
+                raise BudgetExhausted(
+                    f"not run: the run time limit of {target.max_run_seconds:g} s was reached (--run-timeout)"
+                )
+            if self.usage.requests >= target.max_requests:
+                raise BudgetExhausted(f"request budget of {target.max_requests} spent (raise it with --max-requests)")
+            billed = self.usage.prompt_tokens + self.usage.completion_tokens
+            if method.upper() == "POST" and target.token_budget is not None and billed >= target.token_budget:
+                raise BudgetExhausted(
+                    f"token budget of {target.token_budget} spent: the provider billed {billed} tokens "
+                    "(raise it with --token-budget)"
+                )
+            self.usage.requests += 1
+
+    def account(self, payload: Any) -> None:
+        """Add the tokens a response billed (its ``usage`` object) to the run's usage."""
+        usage = payload.get("usage") if isinstance(payload, dict) else None
+        if not isinstance(usage, dict):
+            return
+        with self._lock:
+            for key in ("prompt_tokens", "completion_tokens"):
+                value = usage.get(key)
+                if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                    setattr(self.usage, key, getattr(self.usage, key) + value)
+
+    def run_over(self) -> bool:
+        return self.run_deadline is not None and time.monotonic() >= self.run_deadline
+
+    def breaker_blocks(self, method: str, url: str) -> str | None:
+        """Why the circuit breaker stops this request (then counted as not sent), or None."""
+        with self._lock:
+            blocked = self.breaker.blocked(endpoint_key(method, url, self.target.base_url))
+            if blocked is not None:
+                self.usage.not_sent += 1
+        return blocked
+
+    def answered(self, method: str, url: str, *, answered: bool) -> None:
+        """Tell the circuit breaker whether a request got an answer in time."""
+        with self._lock:
+            self.breaker.record(endpoint_key(method, url, self.target.base_url), answered=answered)
+            self.usage.breaker_trips = self.breaker.trips
+
+    def take(self, count: int = 1) -> int:
+        """Take ``count`` slots of the concurrency limit for this thread (none if it holds one); how many."""
+        me = threading.get_ident()
+        with self._lock:
+            held = self._held.get(me, 0)
+        wanted = 0 if held else min(count, self.target.concurrency)
+        for _ in range(wanted):
+            self._slots.acquire()
+        with self._lock:
+            self._held[me] = held + max(wanted, 1)
+        return wanted
+
+    def give(self, thread: int, taken: int) -> None:
+        with self._lock:
+            left = self._held.get(thread, 1) - max(taken, 1)
+            if left > 0:
+                self._held[thread] = left
+            else:
+                self._held.pop(thread, None)
+        for _ in range(taken):
+            self._slots.release()
+
+    @contextlib.contextmanager
+    def slots(self, count: int = 1) -> Iterator[None]:
+        """Hold ``count`` slots while this thread does something that must count as requests in flight."""
+        taken = self.take(count)
+        try:
+            yield
+        finally:
+            self.give(threading.get_ident(), taken)
+
+    def retry_wait(self, exchange: Exchange, attempt: int) -> float | None:
+        """How long to wait before sending a 429/503 again (the retry is charged and noted), or None."""
+        if exchange.status not in RETRY_STATUSES or attempt >= self.target.max_retries:
+            return None
+        wait, why = self._backoff(exchange, attempt)
+        if wait is None:
+            exchange.attempts.append(f"{exchange.status}; not retried: {why}")
+            return None
+        try:
+            self.charge(exchange.method)
+        except BudgetExhausted as exc:
+            exchange.attempts.append(f"{exchange.status}; not retried: {exc}")
+            return None
+        exchange.attempts.append(f"{exchange.status}, waited {wait:.2f} s ({why})")
+        with self._lock:
+            self.usage.retries += 1
+        return wait
+
+    def _backoff(self, exchange: Exchange, attempt: int) -> tuple[float | None, str]:
+        hint = retry_after(exchange.headers)
+        limit = self.target.max_retry_wait
+        if hint is not None and hint[0] > limit:
+            return None, f"{hint[1]} {hint[0]:g} s is longer than --max-retry-wait {limit:g} s"
+        if hint is not None:
+            wait, why = hint
+        else:
+            # openai-python's schedule: 0.5 s doubling, with up to 25 % jitter so clients do not retry in step.
+            backoff = min(INITIAL_BACKOFF_S * 2**attempt, limit)
+            wait, why = backoff * (1 - 0.25 * random.random()), "exponential backoff"
+        if self.run_deadline is not None and time.monotonic() + wait >= self.run_deadline:
+            return None, "the wait would pass the run time limit"
+        return wait, why
+
+    # -- recording ------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[Exchange]]:
+        """Collect every exchange this thread makes inside the block (an SDK flow's, a forwarded request's)."""
+        stack = self._recorders.__dict__.setdefault("stack", [])
+        found: list[Exchange] = []
+        stack.append(found)
+        try:
+            yield found
+        finally:
+            stack.remove(found)
+
+    def record(self, exchange: Exchange, *, instead_of: Exchange | None = None) -> None:
+        for found in getattr(self._recorders, "stack", ()):
+            if instead_of is not None and any(e is instead_of for e in found):
+                found[next(i for i, e in enumerate(found) if e is instead_of)] = exchange
+            else:
+                found.append(exchange)
+
+    # -- sending ----------------------------------------------------------------------------------------
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        options = request.extensions.get(OPTIONS)
+        url, method = str(request.url), request.method
+        if origin(url) != self.origin and ("authorization" in request.headers or self._carries_secret(request)):
+            raise LeftOrigin(f"{method} {self.redact(url)} is not on the target's origin; not sent")
+        if options is None:
+            body = request.read()
+            streamed = asks_stream(body)
+            target = self.target
+            kind = StreamExchange if streamed else Exchange
+            exchange = kind(
+                method=method,
+                url=url,
+                request_headers={k.lower(): v for k, v in request.headers.multi_items()},
+                request_body=body or None,
+            )
+            options = Options(exchange, target.max_stream_seconds if streamed else target.timeout)
+            own = True
+        else:
+            exchange, own = options.exchange, False
+        blocked = self.breaker_blocks(method, url)
+        if blocked is not None:
+            exchange.error, exchange.not_sent = "timeout", True
+            exchange.error_detail = f"not sent: circuit breaker open for {blocked}"
+            if isinstance(exchange, StreamExchange):
+                exchange.decoded = DecodeResult(events=(), notices=(), lines=())
+            raise NotSent(exchange.error_detail, request=request)
+        self.charge(method)
+        self.record(exchange)
+        for attempt in range(self.target.max_retries + 1):
+            reading = _Reading(self, request, exchange, options)
+            response = reading.open()
+            wait = self.retry_wait(exchange, attempt)
+            if wait is None:
+                break
+            reading.abandon()
+            time.sleep(wait)
+        if own and not isinstance(exchange, StreamExchange) and exchange.media_type == "text/event-stream":
+            # Streamed although not asked to: decoded, so that the evidence shows its events.
+            streamed_exchange = StreamExchange(**{k: getattr(exchange, k) for k in _EXCHANGE_FIELDS})
+            self.record(streamed_exchange, instead_of=exchange)
+            reading.exchange = options.exchange = streamed_exchange
+            reading.decoder, reading.limit_bytes = SSEDecoder(), self.target.max_stream_bytes
+        # The body is handed over decoded, so the encoding headers no longer describe it.
+        encoded = "content-encoding" in response.headers
+        skip = ("content-encoding", "content-length") if encoded else ()
+        return httpx.Response(
+            response.status_code,
+            headers=[(k, v) for k, v in response.headers.multi_items() if k.lower() not in skip],
+            stream=reading,
+            extensions={k: v for k, v in response.extensions.items() if k in ("http_version", "reason_phrase")},
+        )
+
+    def _carries_secret(self, request: httpx.Request) -> bool:
+        names = {name.lower() for name, _ in self.target.headers}
+        return any(name.lower() in names for name in request.headers)
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        """Send with the real client (no redirects followed), the answer's body unread."""
+        return self._client.send(request, stream=True)
+
+
+_EXCHANGE_FIELDS = (
+    "method",
+    "url",
+    "request_headers",
+    "request_body",
+    "status",
+    "reason",
+    "headers",
+    "body",
+    "truncated",
+    "elapsed_s",
+    "error",
+    "error_detail",
+    "chunks",
+    "retried",
+    "attempts",
+)
+
+
+class _Reading(httpx.SyncByteStream):
+    """One attempt of one request: sent under a slot and the deadline, its body recorded as it is read."""
+
+    def __init__(self, policy: Policy, request: httpx.Request, exchange: Exchange, options: Options) -> None:
+        self.policy, self.request, self.exchange, self.options = policy, request, exchange, options
+        target = policy.target
+        streamed = isinstance(exchange, StreamExchange)
+        self.decoder = SSEDecoder() if streamed else None
+        self.limit_bytes = target.max_stream_bytes if streamed else target.max_body_bytes
+        self.received = bytearray()
+        self.response: httpx.Response | None = None
+        self.done = False
+        self.start = self.deadline = 0.0
+        self.run_bound = False
+        self.thread, self.taken = 0, 0
+
+    def open(self) -> httpx.Response:
+        """Take a slot, send, and read the answer's head; a stale keep-alive connection is tried once more."""
+        policy, exchange = self.policy, self.exchange
+        reset(exchange)
+        self.thread, self.taken = threading.get_ident(), policy.take()
+        self.start = time.monotonic()
+        self.deadline = self.start + self.options.limit_s
+        self.run_bound = policy.run_deadline is not None and policy.run_deadline < self.deadline
+        if self.run_bound:
+            assert policy.run_deadline is not None
+            self.deadline = policy.run_deadline
+        try:
+            with bounded_by(self.deadline):
+                try:
+                    response = policy.send(self.request)
+                except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+                    # A keep-alive connection the server closed between two requests fails before any byte
+                    # of the answer arrives; like the official SDK, send once more on a fresh connection.
+                    # A provider that resets every request still fails, with both attempts on record.
+                    kind = "reset" if isinstance(exc, httpx.ReadError | httpx.WriteError) else "protocol"
+                    first = f"{kind}: {policy.redact(str(exc)) or type(exc).__name__}"
+                    try:
+                        response = policy.send(self.request)
+                    finally:
+                        exchange.retried = first
+        except httpx.HTTPError as exc:
+            self._failed(exc)
+            self.finish()
+            raise
+        self.response = response
+        exchange.status = response.status_code
+        exchange.reason = response.reason_phrase
+        exchange.headers = {k.lower(): v for k, v in response.headers.multi_items()}
+        return response
+
+    def __iter__(self) -> Iterator[bytes]:
+        assert self.response is not None
+        exchange, options = self.exchange, self.options
+        chunks = self.response.iter_bytes()
+        try:
+            while True:
+                with bounded_by(self.deadline):
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                now = time.monotonic()
+                exchange.chunks.append((now - self.start, len(chunk)))
+                room = self.limit_bytes - len(self.received)
+                self.received += chunk[:room]
+                if self.decoder is not None:
+                    self.decoder.feed(chunk[:room], at=now - self.start)
+                if len(chunk) > room:
+                    exchange.truncated = True
+                    kind = "bytes" if self.decoder else "too-large"
+                    _cut(exchange, kind, f"body exceeds {self.limit_bytes} bytes")
+                    raise httpx.ReadError(f"the suite stopped reading: body exceeds {self.limit_bytes} bytes")
+                if self.decoder is not None and options.max_events and len(self.decoder.events) >= options.max_events:
+                    _cut(exchange, "events", f"more than {options.max_events} events")
+                    raise httpx.ReadError(f"the suite stopped reading: more than {options.max_events} events")
+                yield chunk[:room]
+                if now >= self.deadline:
+                    # Only reached without the socket-level deadline (e.g. a mock transport).
+                    raise httpx.ReadTimeout("the time limit of the request is spent", request=self.request)
+            if isinstance(exchange, StreamExchange):
+                exchange.eof_s = time.monotonic() - self.start
+        except httpx.HTTPError as exc:
+            if exchange.error is None and (not isinstance(exchange, StreamExchange) or exchange.cut_short is None):
+                self._failed(exc)
+            raise
+        finally:
+            self.finish()
+
+    def close(self) -> None:
+        self.finish()
+
+    def abandon(self) -> None:
+        """An answer that is not read (a 429/503 sent again): free its connection and slot, book nothing."""
+        self.done = True
+        try:
+            if self.response is not None:
+                self.response.close()
+        finally:
+            self.policy.give(self.thread, self.taken)
+
+    def _failed(self, exc: httpx.HTTPError) -> None:
+        exchange, redact = self.exchange, self.policy.redact
+        if isinstance(exc, httpx.TimeoutException):
+            self._timed_out(exc)
+        elif isinstance(exc, httpx.ConnectError):
+            exchange.error, exchange.error_detail = "connect", redact(str(exc)) or type(exc).__name__
+        elif isinstance(exc, httpx.ReadError | httpx.WriteError):
+            exchange.error, exchange.error_detail = "reset", redact(str(exc)) or type(exc).__name__
+        else:
+            exchange.error, exchange.error_detail = "protocol", redact(str(exc)) or type(exc).__name__
+
+    def _timed_out(self, exc: httpx.TimeoutException) -> None:
+        exchange, now = self.exchange, time.monotonic()
+        if now < self.deadline - 0.005:
+            # A silence longer than the read (or connect) timeout, well before the total limit.
+            exchange.error, exchange.error_detail = "timeout", f"{type(exc).__name__} after {now - self.start:.1f} s"
+            return
+        got = f"{len(self.received)} bytes in {len(exchange.chunks)} reads" if exchange.status is not None else ""
+        got = got or "not a byte"
+        if self.run_bound:
+            exchange.error, exchange.error_detail = "timeout", f"stopped at the run time limit ({got})"
+        elif isinstance(exchange, StreamExchange) and exchange.status is not None:
+            _cut(exchange, "duration", f"still sending after {self.options.limit_s:g} s ({got})")
+        else:
+            limit = self.options.limit_s
+            exchange.error, exchange.error_detail = "timeout", f"no complete answer within {limit:g} s ({got})"
+
+    def finish(self) -> None:
+        """Once: close the answer, free the slot, put what was read on the exchange, book its tokens and
+        tell the breaker whether it came in time."""
+        if self.done:
+            return
+        self.done = True
+        policy, exchange = self.policy, self.exchange
+        try:
+            if self.response is not None:
+                self.response.close()
+        finally:
+            policy.give(self.thread, self.taken)
+        exchange.body = bytes(self.received)
+        exchange.elapsed_s = time.monotonic() - self.start
+        if self.decoder is not None and isinstance(exchange, StreamExchange):
+            if exchange.cut_short is None:
+                self.decoder.close(at=exchange.elapsed_s)
+            decoder = self.decoder
+            exchange.decoded = DecodeResult(
+                events=tuple(decoder.events), notices=tuple(decoder.notices), lines=tuple(decoder.lines)
+            )
+        _book_tokens(policy, exchange)
+        unanswered = exchange.error in UNANSWERED
+        if not (unanswered and policy.run_over()):  # cut by the user's run limit: not the provider's silence
+            policy.answered(exchange.method, exchange.url, answered=not unanswered)
+
+
+def _book_tokens(policy: Policy, exchange: Exchange) -> None:
+    if isinstance(exchange, StreamExchange):
+        payloads = [event.data for event in exchange.events if event.data.startswith("{")]
+    elif exchange.ok and exchange.media_type.endswith("json"):
+        payloads = [exchange.body.decode("utf-8", "replace")]
+    else:
+        payloads = []
+    for payload in payloads:
+        with contextlib.suppress(ValueError):
+            policy.account(loads(payload))
+
+
+def _cut(exchange: Exchange, kind: str, detail: str) -> None:
+    if isinstance(exchange, StreamExchange):
+        exchange.cut_short = kind
+        if kind == "duration":
+            exchange.error, exchange.error_detail = "duration", detail
+    else:
+        exchange.error, exchange.error_detail = kind, detail
