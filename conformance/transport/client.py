@@ -43,7 +43,7 @@ class HttpClient:
 
     def close(self) -> None:
         self._http.close()
-        self.policy.close()
+        self.policy.shutdown()
 
     def __enter__(self) -> HttpClient:
         return self

@@ -121,6 +121,10 @@ class Policy(httpx.BaseTransport):
                 logging.getLogger(name).addFilter(self._log_filter)
 
     def close(self) -> None:
+        """Nothing: every client over the policy closes it when it closes; the owner calls :meth:`shutdown`."""
+
+    def shutdown(self) -> None:
+        """Close the connections and stop redacting the HTTP stack's logs (the run is over)."""
         self._client.close()
         for name in HTTP_LOGGERS:
             logging.getLogger(name).removeFilter(self._log_filter)
@@ -241,21 +245,30 @@ class Policy(httpx.BaseTransport):
 
     @contextlib.contextmanager
     def recording(self) -> Iterator[list[Exchange]]:
-        """Collect every exchange this thread makes inside the block (an SDK flow's, a forwarded request's)."""
+        """Collect every exchange this thread makes inside the block (an SDK flow's, a forwarded request's);
+        an answer the block left unread is finished when it ends."""
         stack = self._recorders.__dict__.setdefault("stack", [])
         found: list[Exchange] = []
-        stack.append(found)
+        readings: list[_Reading] = []
+        stack.append((found, readings))
         try:
             yield found
         finally:
-            stack.remove(found)
+            stack[:] = [entry for entry in stack if entry[0] is not found]
+            for reading in readings:
+                reading.finish()
 
     def record(self, exchange: Exchange, *, instead_of: Exchange | None = None) -> None:
-        for found in getattr(self._recorders, "stack", ()):
-            if instead_of is not None and any(e is instead_of for e in found):
-                found[next(i for i, e in enumerate(found) if e is instead_of)] = exchange
+        for found, _ in getattr(self._recorders, "stack", ()):
+            at = next((i for i, e in enumerate(found) if e is instead_of), None) if instead_of is not None else None
+            if at is not None:
+                found[at] = exchange
             else:
                 found.append(exchange)
+
+    def _reading(self, reading: _Reading) -> None:
+        for _, readings in getattr(self._recorders, "stack", ()):
+            readings.append(reading)
 
     # -- sending ----------------------------------------------------------------------------------------
 
@@ -290,6 +303,7 @@ class Policy(httpx.BaseTransport):
         self.record(exchange)
         for attempt in range(self.target.max_retries + 1):
             reading = _Reading(self, request, exchange, options)
+            self._reading(reading)
             response = reading.open()
             wait = self.retry_wait(exchange, attempt)
             if wait is None:
