@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from conformance.target import Target
 
 OPTIONS = "oai_conformance"  # the request extension that carries a :class:`Options`
+SHARE = "oai_conformance_share"  # the request extension that carries a :class:`Share`
 
 
 class LeftOrigin(Exception):
@@ -78,6 +79,19 @@ class Options:
     exchange: Exchange
     limit_s: float
     max_events: int = 0  # 0: no cap on a stream's events
+
+
+@dataclass
+class Share:
+    """A part of the request budget set aside for one user of the policy (the property run, so that later
+    checks keep theirs): its requests are refused with ``why`` once ``limit`` of them were charged."""
+
+    limit: int
+    why: str
+    spent: int = 0
+
+    def room(self, count: int = 1) -> bool:
+        return self.spent + count <= self.limit
 
 
 def asks_stream(body: bytes) -> bool:
@@ -131,10 +145,12 @@ class Policy(httpx.BaseTransport):
 
     # -- budgets, slots, breaker ------------------------------------------------------------------
 
-    def charge(self, method: str) -> None:
-        """Count one request against the run's budgets (raises BudgetExhausted)."""
+    def charge(self, method: str, share: Share | None = None) -> None:
+        """Count one request against the run's budgets, and ``share`` (raises BudgetExhausted)."""
         target = self.target
         with self._lock:
+            if share is not None and not share.room():
+                raise BudgetExhausted(share.why)
             if self.run_over():
                 raise BudgetExhausted(
                     f"not run: the run time limit of {target.max_run_seconds:g} s was reached (--run-timeout)"
@@ -148,6 +164,8 @@ class Policy(httpx.BaseTransport):
                     "(raise it with --token-budget)"
                 )
             self.usage.requests += 1
+            if share is not None:
+                share.spent += 1
 
     def account(self, payload: Any) -> None:
         """Add the tokens a response billed (its ``usage`` object) to the run's usage."""
@@ -208,7 +226,7 @@ class Policy(httpx.BaseTransport):
         finally:
             self.give(threading.get_ident(), taken)
 
-    def retry_wait(self, exchange: Exchange, attempt: int) -> float | None:
+    def retry_wait(self, exchange: Exchange, attempt: int, share: Share | None = None) -> float | None:
         """How long to wait before sending a 429/503 again (the retry is charged and noted), or None."""
         if exchange.status not in RETRY_STATUSES or attempt >= self.target.max_retries:
             return None
@@ -217,7 +235,7 @@ class Policy(httpx.BaseTransport):
             exchange.attempts.append(f"{exchange.status}; not retried: {why}")
             return None
         try:
-            self.charge(exchange.method)
+            self.charge(exchange.method, share)
         except BudgetExhausted as exc:
             exchange.attempts.append(f"{exchange.status}; not retried: {exc}")
             return None
@@ -299,13 +317,14 @@ class Policy(httpx.BaseTransport):
             if isinstance(exchange, StreamExchange):
                 exchange.decoded = DecodeResult(events=(), notices=(), lines=())
             raise NotSent(exchange.error_detail, request=request)
-        self.charge(method)
+        share = request.extensions.get(SHARE)
+        self.charge(method, share)
         self.record(exchange)
         for attempt in range(self.target.max_retries + 1):
             reading = _Reading(self, request, exchange, options)
             self._reading(reading)
             response = reading.open()
-            wait = self.retry_wait(exchange, attempt)
+            wait = self.retry_wait(exchange, attempt, share)
             if wait is None:
                 break
             reading.abandon()
