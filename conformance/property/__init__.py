@@ -8,11 +8,9 @@ the run's one transport policy.
 * :mod:`.results` -- findings, their classes and our own rules; :mod:`.evidence` -- their evidence.
 """
 
+from conformance.property.config import DISABLED_CHECKS, MAX_EXAMPLES, SEED
 from conformance.property.driver import (
     BUDGET_SHARE,
-    DISABLED_CHECKS,
-    MAX_EXAMPLES,
-    SEED,
     PropertyDriver,
     property_run,
     run_property_tests,

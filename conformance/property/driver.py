@@ -33,16 +33,14 @@ goes through (:mod:`conformance.property.wire`); generated requests still answer
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from conformance.core.results import Evidence  # noqa: F401 - re-exported for the evidence of findings
 from conformance.probe_cache import probe
 from conformance.probes import model_ids
+from conformance.property.config import hypothesis_home, schemathesis_config
 from conformance.property.evidence import (
     case_mode,
     describe,
@@ -51,7 +49,8 @@ from conformance.property.evidence import (
     json_field,
     judged_elsewhere,
 )
-from conformance.property.hand_built import HandBuilt, Sent, Stop
+from conformance.property.hand_built import Sent, Stop
+from conformance.property.judging import Judging
 from conformance.property.results import (
     ENVELOPE,
     INVALID_INPUT,
@@ -73,31 +72,11 @@ if TYPE_CHECKING:
     from conformance.plugin import RunState
     from conformance.transport.exchange import Redactor
 
-SEED: Final = 1
-# Few examples per operation: with a fixed seed they are the same requests every run, and the
-# explicit edge cases cover what random data would only find with hundreds of examples.
-MAX_EXAMPLES: Final = 2
 BUDGET_SHARE: Final = 0.6
-# Enough events for a clamped stream (max_tokens × n chunks plus role, finish, usage and [DONE]).
-MAX_STREAM_EVENTS: Final = 400
-# Built-in checks we switch off, and why:
-DISABLED_CHECKS: Final = (
-    # Schema-valid requests can break cross-parameter rules a schema cannot express (best_of >= n,
-    # top_logprobs needs logprobs, stream_options needs stream), which a provider rightly refuses.
-    "positive_data_acceptance",
-    # Stateful checks need links; the description declares none, and the happy paths cover the flows.
-    "use_after_free",
-    "ensure_resource_availability",
-    # Needs several identities.
-    "object_level_authorization",
-)
-# Kept visible in reproducers: schemathesis' defaults ("token", "key") would also hide `max_tokens`.
-# The key itself is removed by our Redactor in any case.
-SENSITIVE_MARKERS: Final = ("authorization", "api_key", "api-key", "secret", "password", "passwd", "credential")
 _RUN_KEY: Final = "x-oai-conformance-run"
 
 
-class PropertyDriver(HandBuilt):
+class PropertyDriver(Judging):
     """One property run against one target."""
 
     def __init__(self, state: RunState) -> None:
@@ -153,71 +132,13 @@ class PropertyDriver(HandBuilt):
                 # No model for it: the hand-written checks report that SKIP or UNSUPPORTED.
                 del self.operations[label]
 
-    def config(self, labels: set[str]) -> Any:
-        import schemathesis
-
-        target = self.target
-        checks: dict[str, Any] = {name: {"enabled": False} for name in DISABLED_CHECKS}
-        # Any 4xx is a refusal; a 5xx is judged by our own check (the "invalid input" class).
-        checks["negative_data_rejection"] = {"expected-statuses": ["4xx"]}
-        if not target.api_key:
-            # Without a key nothing shows whether the provider would enforce one.
-            checks["ignored_auth"] = {"enabled": False}
-            checks["missing_required_header"] = {"enabled": False}
-        no_reuse = {"extra-data-sources": {"responses": False}}
-        headers = {"User-Agent": "oai-conformance property tests"}
-        if target.organization:
-            headers["OpenAI-Organization"] = target.organization
-        headers.update(dict(target.headers))
-        data: dict[str, Any] = {
-            "seed": SEED,
-            "base-url": target.base_url,
-            "request-timeout": target.timeout,
-            "max-stream-events": MAX_STREAM_EVENTS,
-            "tls-verify": target.verify_tls,
-            "continue-on-failure": True,  # one finding must not hide the next (research §4.16)
-            # One engine worker: with more, schemathesis 4.32 now and then generated no case at all for
-            # an operation (POST /completions, reported a success) -- a run must not depend on timing.
-            "workers": 1,
-            "headers": headers,
-            "generation": {
-                "max-examples": MAX_EXAMPLES,
-                "database": "none",
-                "no-shrink": True,
-                "with-security-parameters": False,
-            },
-            "phases": {
-                "examples": {"enabled": False},
-                # Coverage enumerates every boundary of every field: hundreds of requests per operation.
-                # The documented boundaries are sent deliberately as EDGE_CASES instead.
-                "coverage": {"enabled": False, **no_reuse},
-                "fuzzing": no_reuse,
-                "stateful": {"enabled": False},
-            },
-            "cache": {"enabled": False},
-            "checks": checks,
-            "output": {"sanitization": {"sensitive-markers": list(SENSITIVE_MARKERS)}},
-            # Only schemathesis' CLI reads fail-on; in-process the reachability class is what fails a
-            # run that only ever got 401/404 (missing_auth, missing_test_data).
-            "warnings": {"fail-on": ["missing_auth", "missing_test_data"]},
-        }
-        multipart = sorted(
-            op["operationId"] for label, op in self.operations.items() if label in labels and is_multipart(op)
-        )
-        if multipart:
-            # Every multipart field travels as text, so a negative case that changes a field's type
-            # (n as an object) arrives as a valid string: only positive data means anything there.
-            data["operations"] = [{"include-operation-id": multipart, "generation": {"mode": "positive"}}]
-        if target.api_key:
-            data["auth"] = {"openapi": {"ApiKeyAuth": {"bearer": target.api_key}}}
-        return schemathesis.Config.from_dict(data)
-
     def _load(self, spec: dict[str, Any], labels: set[str]) -> Any:
         import schemathesis
 
         selected = subset(spec, labels)
         selected[_RUN_KEY] = id(self)
-        schema = schemathesis.openapi.from_dict(selected, config=self.config(labels))
+        config = schemathesis_config(self.target, self.operations, labels)
+        schema = schemathesis.openapi.from_dict(selected, config=config)
         shape_files = self._shape_files
 
         # A map_body hook of this schema only; schemathesis annotates hook functions, which a bound
@@ -466,33 +387,10 @@ def _install_hook() -> None:
         _hook_installed = True
 
 
-@contextlib.contextmanager
-def _hypothesis_home() -> Iterator[None]:
-    """Keep Hypothesis' caches out of the user's working directory during the run.
-
-    Hypothesis writes ``.hypothesis/`` (constants and unicode caches) into the cwd even with its
-    example database off; a suite scoring a provider has no business there. Unless the user chose a
-    place (HYPOTHESIS_STORAGE_DIRECTORY, or a home set in code), a per-user cache directory is used
-    for the run and the previous setting is restored afterwards.
-    """
-    from hypothesis import configuration
-
-    current = configuration.storage_directory(intent_to_write=False).home_directory
-    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY") or current != Path.cwd() / ".hypothesis":
-        yield
-        return
-    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    configuration.set_hypothesis_home_dir(cache_home / "oai-conformance" / "hypothesis")
-    try:
-        yield
-    finally:
-        configuration.set_hypothesis_home_dir(None)
-
-
 def run_property_tests(state: RunState) -> PropertyRun:
     """The whole property run against ``state``'s target."""
     _install_hook()
-    with _hypothesis_home():
+    with hypothesis_home():
         return PropertyDriver(state).run()
 
 

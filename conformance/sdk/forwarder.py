@@ -58,7 +58,7 @@ class Forwarder:
         class Handler(_Handler):
             owner = forwarder
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         # Handler threads are joined when the server closes: every exchange is filed by then.
         port = self._server.server_address[1]
         self.base_url = f"http://127.0.0.1:{port}{target.raw_path.decode('ascii').split('?', 1)[0]}"
@@ -83,6 +83,11 @@ class Forwarder:
         self._server.server_close()
         self._thread.join(timeout=5)
         self._client.close()
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: node closing an idle keep-alive connection as it exits is no error of anyone's."""
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -92,8 +92,6 @@ def install_deadlines(client: httpx.Client) -> int:
     return wrapped
 
 
-
-
 @contextlib.contextmanager
 def bounded_by(deadline: float) -> Iterator[None]:
     """Every socket operation of this thread inside the block ends by ``deadline`` (monotonic seconds)."""

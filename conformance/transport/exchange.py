@@ -186,8 +186,6 @@ class StreamExchange(Exchange):
         return super().evidence(redact, sse_lines)
 
 
-
-
 def reset(exchange: Exchange) -> None:
     """Forget what an earlier attempt of the same request received."""
     exchange.status, exchange.reason, exchange.headers = None, "", {}
