@@ -10,7 +10,7 @@ The classic support cases this answers (see ``../shared/seeds``):
 
 The module is split into pure functions (candidate bases, URL advice, near-miss matching, the model
 conclusion: testable without a network), :func:`diagnose` which does the probing through
-:class:`~conformance.http.HttpClient`, and :func:`render` for the terminal.
+:class:`~conformance.transport.client.HttpClient`, and :func:`render` for the terminal.
 """
 
 from __future__ import annotations

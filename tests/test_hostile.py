@@ -458,7 +458,7 @@ class HangPosts:
 
     def __init__(self) -> None:
         self.hung = 0
-        self.hung_ours = 0  # sent by conformance.http (not by an SDK's or schemathesis's own stack)
+        self.hung_ours = 0  # sent by the suite's own client (its user agent), not by an SDK or schemathesis
 
     def __call__(self, app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:

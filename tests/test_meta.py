@@ -4,7 +4,7 @@
 * for every fault, the requirements that FAIL are exactly those whose catalogue entry lists it —
   so each check is shown to catch what it claims, and no check fires on a deviation it does not own.
 
-The property requirements (tagged "property", conformance/property.py) are the exception: the
+The property requirements (tagged "property", conformance/property/) are the exception: the
 property run judges every answer of every operation, so it also notices most deviations a
 hand-written check owns (a chunk without an id violates the response schema too), and listing every
 fault on them would say nothing. A fault they list must make them FAIL; for any other fault they are

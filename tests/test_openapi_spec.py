@@ -1,6 +1,6 @@
 """spec/openapi.yaml: a valid OpenAPI 3.1 description of every documented endpoint, in our own terms.
 
-The property tests (conformance/property.py) trust it completely: a schema error here is a false
+The property tests (conformance/property/) trust it completely: a schema error here is a false
 finding against every provider. So it is validated, its vendor extensions are checked, and its event
 schemas are shown to accept a real stream (ending in ``data: [DONE]``) and to reject broken ones.
 """

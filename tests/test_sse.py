@@ -1,4 +1,4 @@
-"""Tests for conformance.sse: tables of byte fixtures, one edge case per row."""
+"""Tests for conformance.transport.sse: tables of byte fixtures, one edge case per row."""
 
 from __future__ import annotations
 
