@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.http import Exchange, HttpClient, StreamExchange
 from conformance.target import MODEL_CAPABILITIES, Target
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange, StreamExchange
 
 CHAT_PROMPT = "Say hello in five words."
 COMPLETION_PROMPT = "Say this is a test."

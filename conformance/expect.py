@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from conformance.core.results import ProviderTimeout, Unsupported, Violation
-from conformance.http import Exchange
+from conformance.transport.exchange import Exchange
 
 _ERROR_KEYS = ("message", "type", "param", "code")
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from conformance.http import StreamExchange
-from conformance.sse import Event
+from conformance.transport.exchange import StreamExchange
+from conformance.transport.sse import Event
 
 DONE = "[DONE]"
 CHAT_FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")

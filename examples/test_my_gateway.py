@@ -21,14 +21,14 @@ Against the built-in reference provider (``oai-conformance serve`` in another sh
     pytest examples/test_my_gateway.py --oai-base-url http://127.0.0.1:8000/v1 \\
         --oai-api-key sk-ref-conformance-key --oai-chat-model ref-chat
 
-An exchange (:class:`conformance.http.Exchange`) has ``status``, ``headers`` (lower-cased names),
+An exchange (:class:`conformance.transport.exchange.Exchange`) has ``status``, ``headers`` (lower-cased names),
 ``body``, ``text``, ``json()`` and ``elapsed_s``. A probe that could not be sent (no model for chat, the
 capability declared absent) raises when the fixture is read, and the test errors with the reason.
 """
 
 from __future__ import annotations
 
-from conformance.http import Exchange
+from conformance.transport.exchange import Exchange
 
 
 def test_gateway_sets_a_request_id(chat_response: Exchange) -> None:

@@ -1,23 +1,23 @@
 """Fault runs that re-send only what a fault can change: the meta-tests' engine, in-process.
 
 The clean reference provider is scored once with every request labelled by the probe that sent it
-(``x-oai-conformance-trace``); the reference app records which fault *sites* each probe's requests
-passed through. A fault acts at one site, so for a fault only the probes whose requests passed its
-site can answer differently. :func:`scoped_run` re-sends those (with the probes that sent requests
-before them, so server-side state such as an uploaded file's id comes from the faulty app, and the
-probes that read them), presets every other probe to its clean value, and re-judges only the checks
-that read a re-sent probe. The others keep their clean verdicts: checks are pure functions of their
-probes. ``tests/fixtures/fault_table.json`` (full runs of every fault) guards that the scoping is exact.
+(``x-oai-conformance-trace``, added by the transport policy); the reference app records which fault
+*sites* each probe's requests passed through. A fault acts at one site, so for a fault only the
+probes whose requests passed its site can answer differently. :func:`scoped_run` re-sends those
+(with the probes that sent requests before them, so server-side state such as an uploaded file's id
+comes from the faulty app, and the probes that read them), presets every other probe to its clean
+value, and re-judges only the checks that read a re-sent probe. The others keep their clean
+verdicts: checks are pure functions of their probes. ``tests/fixtures/fault_table.json`` (full runs
+of every fault) guards that the scoping is exact.
 
-Probes whose requests do not go through the suite's own client (openai-python's flows and the
-openai-node script run their own HTTP stacks; the property run drives schemathesis) carry no label:
-they are re-sent for every fault, except the property run, which is judged only for the faults a
+Every request goes through the one transport policy, which adds the label (openai-python's flows run
+in their probe's thread; openai-node's requests are forwarded, and the property run's hand-built
+cases sent, under the probe that started them). The property run is judged only for the faults a
 property requirement lists and for the legal variations (see test_meta.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,40 +25,24 @@ from conformance.core.catalogue import load_catalogue
 from conformance.core.results import CheckResult, Outcome, aggregate
 from conformance.engine import RunState, execute, select
 from conformance.engine.registry import PROBES, ROOT, CheckDef
-from conformance.http import HttpClient
 from conformance.reference import FAULTS, ReferenceServer
 from conformance.target import Target
 from tests.conftest import TEST_KEY
 from tests.suite_runs import MODELS, PROPERTY, PROPERTY_FAULTS
 
-TRACE_HEADER = "x-oai-conformance-trace"
 # Sites every request passes (the app's policy, the outermost middleware): a fault there can change
 # anything, so its run re-sends everything.
 EVERYWHERE = frozenset({"policy", "asgi"})
-# Probes that send through another HTTP stack than the suite's client (no label on their requests).
-OPAQUE_ROOTS = ("python_sdk", "node_launch", "property_run")
-
-
-class TracingClient(HttpClient):
-    """The suite's client, labelling each request with the probe that sends it."""
-
-    def __init__(self, target: Target, label: Callable[[], str | None]) -> None:
-        super().__init__(target)
-        self._label = label
-
-    def headers(self, **kwargs: Any) -> dict[str, str]:
-        headers = super().headers(**kwargs)
-        name = self._label()
-        if name:
-            headers[TRACE_HEADER] = name
-        return headers
+# Probes whose requests carry no label (none today: every stack sends through the policy, and threads
+# that send for a probe name it).
+OPAQUE_ROOTS: tuple[str, ...] = ()
 
 
 def new_state(base_url: str, *, only: frozenset[str] | None = None, trace: bool = False) -> RunState:
     target = Target.build(base_url, api_key=TEST_KEY, env={}, name=base_url, **MODELS)
     state = RunState(target=target, catalogue=load_catalogue(), selected=only)
     if trace:
-        state._client = TracingClient(target, state.probes.label)
+        state.client.policy.label = state.probes.label
     return state
 
 

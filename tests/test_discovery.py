@@ -11,11 +11,11 @@ import pytest
 
 from conformance import builders
 from conformance.builders import MAX_CANDIDATES, choose_model, rank_candidates
-from conformance.http import HttpClient
 from conformance.reference import REFERENCE_MODELS, ReferenceServer
 from conformance.report.json_report import validate_report
 from conformance.runner import run
 from conformance.target import MODEL_CAPABILITIES, Target
+from conformance.transport.client import HttpClient
 from tests.conftest import TEST_KEY
 
 # One requirement or more per capability (streams, auth and errors included): a whole-catalogue run is the

@@ -31,9 +31,9 @@ from conformance.doctor import (
     strip_endpoint_suffix,
     to_json,
 )
-from conformance.http import Exchange, Redactor
 from conformance.reference import REFERENCE_MODELS, ReferenceServer
 from conformance.target import TargetConfigError
+from conformance.transport.exchange import Exchange, Redactor
 
 from .conftest import TEST_KEY
 

@@ -35,12 +35,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import conformance.cli
 from conformance.cli import main
 from conformance.core.catalogue import load_catalogue
-from conformance.http import BudgetExhausted, CircuitBreaker, HttpClient, endpoint_key, retry_after
 from conformance.reference import FAULTS, ReferenceServer
 from conformance.reference.faults.auth import echo_key_in_errors
 from conformance.report.json_report import validate_report
 from conformance.runner import run
 from conformance.target import Target
+from conformance.transport.client import HttpClient
+from conformance.transport.limits import BudgetExhausted, CircuitBreaker, endpoint_key, retry_after
 from tests.conftest import TEST_KEY
 from tests.suite_runs import cached_report, score
 
@@ -457,7 +458,7 @@ class HangPosts:
 
     def __init__(self) -> None:
         self.hung = 0
-        self.hung_ours = 0  # sent by conformance.http (not by an SDK's or schemathesis's own stack)
+        self.hung_ours = 0  # sent by the suite's own client (its user agent), not by an SDK or schemathesis
 
     def __call__(self, app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:

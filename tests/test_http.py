@@ -13,9 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.http import REDACTED, BudgetExhausted, Exchange, HttpClient, Redactor, join_url
 from conformance.reference import ReferenceServer
 from conformance.target import Target
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import REDACTED, Exchange, Redactor
+from conformance.transport.limits import BudgetExhausted
+from conformance.transport.urls import join_url
 from tests.conftest import TEST_KEY
 
 KEY = "sk-http-secret-0123456789abcdef"

@@ -1,6 +1,6 @@
 """spec/openapi.yaml: a valid OpenAPI 3.1 description of every documented endpoint, in our own terms.
 
-The property tests (conformance/property.py) trust it completely: a schema error here is a false
+The property tests (conformance/property/) trust it completely: a schema error here is a false
 finding against every provider. So it is validated, its vendor extensions are checked, and its event
 schemas are shown to accept a real stream (ending in ``data: [DONE]``) and to reject broken ones.
 """
@@ -19,7 +19,7 @@ from openapi_spec_validator import validate
 
 from conformance.core.catalogue import CAPABILITIES, PROFILES, spec_dir
 from conformance.property import METHODS, operations
-from conformance.sse import decode
+from conformance.transport.sse import decode
 
 SPEC_PATH = spec_dir() / "openapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))

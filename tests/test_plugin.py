@@ -1,4 +1,4 @@
-"""The suite as a pytest plugin: ``pytest --pyargs conformance.suite --oai-base-url URL ...`` via pytester."""
+"""The suite as a pytest plugin: ``pytest --pyargs conformance --oai-base-url URL ...`` via pytester."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The property run (conformance/property.py): its pure parts, and what a run against the reference shows.
+"""The property run (conformance/property/): its pure parts, and what a run against the reference shows.
 
 The meta-tests prove each PROP requirement on its fault (tests/test_meta.py); here: how findings are
 classified, how generated bodies are made cheap without changing their validity, which operations a

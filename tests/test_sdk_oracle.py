@@ -18,12 +18,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance import sdk
 from conformance.core.results import Violation
-from conformance.http import BudgetExhausted, HttpClient
 from conformance.reference import ReferenceServer
 from conformance.report.json_report import validate_report
 from conformance.report.readiness import readiness
 from conformance.runner import run
 from conformance.target import Target
+from conformance.transport.client import HttpClient
+from conformance.transport.limits import BudgetExhausted
 from tests.conftest import TEST_KEY
 from tests.suite_runs import MODELS
 
@@ -211,11 +212,9 @@ def test_a_full_oracle_run_charges_the_sdk_requests(reference_server: ReferenceS
 
 def test_an_sdk_request_never_leaves_the_targets_origin(reference_server: ReferenceServer) -> None:
     with HttpClient(_target(reference_server.base_url)) as http:
-        transport = sdk.SdkTransport(http)
         request = httpx.Request("GET", "http://elsewhere.example/v1/models", headers={"authorization": "Bearer x"})
         with pytest.raises(sdk.LeftOrigin):
-            transport.handle_request(request)
-        transport.close()
+            http.policy.handle_request(request)  # the transport under openai-python's client
         assert http.usage.requests == 0
 
 
@@ -260,8 +259,8 @@ def test_openai_node_waits_for_a_429_too() -> None:
         results = sdk.run_node(http, setup, ["models"], models={}, unknown_model="x", wrong_key="y")
         run = results.run_of("models")
         assert run.error is None, run.error
-        assert http.usage.requests == 2  # granted one, charged the retry after the script ended
-        assert run.exchanges[0].attempts == ["429, waited 0.02 s"]
+        assert http.usage.requests == 2  # the request and its retry, both charged by the policy
+        assert [a.split(" (", 1)[0] for a in run.exchanges[0].attempts] == ["429, waited 0.02 s"]
 
 
 # -- failures ----------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for conformance.sse: tables of byte fixtures, one edge case per row."""
+"""Tests for conformance.transport.sse: tables of byte fixtures, one edge case per row."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from conformance.sse import (
+from conformance.transport.sse import (
     BOM,
     COMMENT,
     CR_LINE_END,

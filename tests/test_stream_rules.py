@@ -15,8 +15,8 @@ import pytest
 from conformance.checks import chat_stream as rules
 from conformance.checks import chat_stream_options as options
 from conformance.core.results import NotApplicable, Violation
-from conformance.http import StreamExchange
-from conformance.sse import decode
+from conformance.transport.exchange import StreamExchange
+from conformance.transport.sse import decode
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sse"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from conformance import expect, streams
 from conformance.core.results import NotApplicable, Violation
-from conformance.http import StreamExchange
 from conformance.streams import Item, Kind
+from conformance.transport.exchange import StreamExchange
 
 
 def judged(stream: StreamExchange, what: str, see: str) -> list[Item]:

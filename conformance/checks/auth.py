@@ -5,8 +5,8 @@ from __future__ import annotations
 from conformance import builders, expect
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
-from conformance.http import Exchange
 from conformance.target import Target
+from conformance.transport.exchange import Exchange
 
 
 @check("AUTH-001", needs="chat")

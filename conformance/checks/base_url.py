@@ -6,8 +6,8 @@ from __future__ import annotations
 from conformance import expect
 from conformance.core.results import Violation
 from conformance.engine import check
-from conformance.http import Exchange
 from conformance.probes.base_url import REDIRECTS
+from conformance.transport.exchange import Exchange
 
 
 @check("URL-001")

@@ -7,7 +7,7 @@ from typing import Any
 from conformance import expect
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
-from conformance.http import Exchange
+from conformance.transport.exchange import Exchange
 
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")
 

@@ -13,9 +13,9 @@ from conformance.checks import _streaming as shared
 from conformance.checks._streaming import fail_at
 from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.engine import check
-from conformance.http import Exchange, StreamExchange
-from conformance.sse import UNTERMINATED_EVENT
 from conformance.streams import Item, Kind
+from conformance.transport.exchange import Exchange, StreamExchange
+from conformance.transport.sse import UNTERMINATED_EVENT
 
 CLOSE_AFTER_DONE_S = 1.0
 

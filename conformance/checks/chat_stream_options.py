@@ -14,8 +14,8 @@ from conformance.checks._streaming import fail_at
 from conformance.checks.chat_stream import declined, judged
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
-from conformance.http import StreamExchange
 from conformance.streams import Item
+from conformance.transport.exchange import StreamExchange
 
 # -- usage ----------------------------------------------------------------------------------------------------
 

@@ -7,8 +7,8 @@ from typing import Any
 from conformance import builders, expect
 from conformance.core.results import Violation
 from conformance.engine import check
-from conformance.http import Exchange
 from conformance.probes.completions import PROMPTS
+from conformance.transport.exchange import Exchange
 
 FINISH_REASONS = ("stop", "length", "content_filter")
 

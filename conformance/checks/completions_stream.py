@@ -8,8 +8,8 @@ from conformance.checks import _streaming as shared
 from conformance.checks._streaming import fail_at
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
-from conformance.http import StreamExchange
 from conformance.streams import Item
+from conformance.transport.exchange import StreamExchange
 
 WHAT = "POST /completions (stream)"
 

@@ -9,8 +9,8 @@ import struct
 from conformance import expect
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
-from conformance.http import Exchange
 from conformance.probes.embeddings import INPUTS, data_items, embedding_object, float_vector
+from conformance.transport.exchange import Exchange
 
 
 @check("EMB-001", needs="embeddings")

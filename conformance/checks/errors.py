@@ -8,8 +8,8 @@ from typing import Any
 from conformance import expect
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
-from conformance.http import Exchange
 from conformance.probes.errors import OUT_OF_RANGE
+from conformance.transport.exchange import Exchange
 
 # Body shapes that mean "error" even under a 2xx status: seed 001's {"code":"105","msg":...,"success":false},
 # a top-level "error", or a status/message pair instead of the documented object.

@@ -11,8 +11,8 @@ from typing import Any
 from conformance import expect
 from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.engine import check
-from conformance.http import Exchange
 from conformance.probes.endpoints import TRAINING_DATA, TRAINING_FILENAME, Deletion, declined, succeeded
+from conformance.transport.exchange import Exchange
 
 UPLOAD = "POST /files"
 

@@ -13,7 +13,7 @@ from typing import Any
 from conformance import expect
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
-from conformance.http import Exchange, StreamExchange
+from conformance.transport.exchange import Exchange, StreamExchange
 
 CREATE = "POST /fine-tunes"
 

@@ -13,10 +13,10 @@ from typing import Any
 from conformance import expect
 from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.engine import check
-from conformance.http import Exchange
 from conformance.imaging import ImageError, decode_png, dimensions, sniff
 from conformance.probes.endpoints import IMAGE_N, IMAGE_SIZE, declined
 from conformance.probes.images import GENERATIONS, absolute_http_url, image_items
+from conformance.transport.exchange import Exchange
 
 
 def decoded(item: dict[str, Any], pointer: str, exchange: Exchange) -> bytes:

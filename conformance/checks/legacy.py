@@ -12,9 +12,9 @@ from typing import Any
 from conformance import expect
 from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.engine import check
-from conformance.http import Exchange
 from conformance.probes.endpoints import Deletion, declined, succeeded
 from conformance.probes.legacy import ENGINES, engines
+from conformance.transport.exchange import Exchange
 
 EDITS = "POST /edits"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from conformance import expect
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
-from conformance.http import Exchange
 from conformance.probes.models import model_list, model_objects
+from conformance.transport.exchange import Exchange
 
 
 @check("MODELS-001")

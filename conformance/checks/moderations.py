@@ -11,8 +11,8 @@ from typing import Any
 from conformance import expect
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
-from conformance.http import Exchange
 from conformance.probes.endpoints import MODERATION_FLAGGED
+from conformance.transport.exchange import Exchange
 
 WHAT = "POST /moderations"
 

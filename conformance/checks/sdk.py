@@ -26,7 +26,6 @@ import openai
 from conformance import expect
 from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.engine import check
-from conformance.http import BudgetExhausted
 from conformance.probes.chat_stream import WEATHER_TOOL
 from conformance.probes.sdk import EMBEDDING_INPUTS
 from conformance.sdk import (
@@ -44,6 +43,7 @@ from conformance.sdk import (
     read,
     wrong_value,
 )
+from conformance.transport.limits import BudgetExhausted
 
 CHAT_FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")
 

@@ -17,9 +17,11 @@ import httpx
 from conformance import expect
 from conformance.core.results import NotApplicable, ProviderTimeout, Violation
 from conformance.engine import check
-from conformance.http import RETRY_STATUSES, Exchange, StreamExchange, origin
 from conformance.probes.transport import STREAM_EVENTS, STREAM_MAX_TOKENS, STREAM_S, quick
 from conformance.target import Target
+from conformance.transport.exchange import Exchange, StreamExchange
+from conformance.transport.limits import RETRY_STATUSES
+from conformance.transport.urls import origin
 
 
 def _received(exchange: Exchange) -> str:

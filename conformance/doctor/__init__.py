@@ -15,7 +15,7 @@ The package is split by what each module holds; all but :mod:`.probe` work witho
 * :mod:`.model_advice` -- near-miss model names and the one-sentence model conclusion;
 * :mod:`.answers` -- judging one ``GET /models`` answer or one model request;
 * :mod:`.ticket` -- the support ticket: the masked key and the failing request, redacted;
-* :mod:`.probe` -- :func:`diagnose`, which does the probing through :class:`~conformance.http.HttpClient`;
+* :mod:`.probe` -- :func:`diagnose`, which does the probing through :class:`~conformance.transport.client.HttpClient`;
 * :mod:`.output` -- :func:`render` for the terminal and :func:`to_json`.
 """
 

@@ -8,7 +8,7 @@ from typing import Any
 from conformance.builders import ENDPOINTS, model_ids
 from conformance.doctor.findings import Attempt, EndpointResult
 from conformance.doctor.urls import url_path
-from conformance.http import Exchange, Redactor
+from conformance.transport.exchange import Exchange, Redactor
 
 DETAIL_CHARS = 300  # one-line excerpts in the findings
 

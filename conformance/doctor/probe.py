@@ -13,8 +13,9 @@ from conformance.doctor.findings import Attempt, Diagnosis, EndpointResult, Mode
 from conformance.doctor.model_advice import conclude_model, near_misses
 from conformance.doctor.ticket import SupportTicket, failed_request, mask_key, sdk_version
 from conformance.doctor.urls import candidate_bases, clean_url, client_settings, explain_url
-from conformance.http import Exchange, HttpClient, Redactor
 from conformance.target import MODEL_CAPABILITIES, Target, TargetConfigError
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange, Redactor
 
 DEFAULT_TIMEOUT = 10.0
 

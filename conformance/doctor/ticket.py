@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import metadata
 
-from conformance.http import Exchange, Redactor
+from conformance.transport.exchange import Exchange, Redactor
 
 TICKET_BODY_CHARS = 2000  # the error body in the support ticket
 

@@ -8,8 +8,8 @@ import re
 import httpx
 
 from conformance.doctor.findings import ClientSettings, UrlProblem
-from conformance.http import join_url
 from conformance.target import clean_base_url, strip_endpoint_suffix
+from conformance.transport.urls import join_url
 
 MAX_BASE_PROBES = 6
 

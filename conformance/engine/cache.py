@@ -100,11 +100,11 @@ class ProbeCache:
         try:
             if definition is None:
                 raise RegistryError(f"no probe named {name!r}")
-            self.current.name = name
-            for earlier in definition.after:
+            for earlier in definition.after:  # an order on the provider, not a value this probe reads
                 if earlier in self._planned:
                     with contextlib.suppress(Exception):
                         self.get(earlier)
+            self.current.name = name
             args = {arg: self._state if arg == ROOT else self.get(arg) for arg in definition.argnames}
             started = time.perf_counter()
             try:

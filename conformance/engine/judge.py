@@ -24,8 +24,9 @@ from conformance.core.results import (
 )
 from conformance.engine.registry import CASE, ROOT, CheckDef
 from conformance.engine.state import RunState
-from conformance.http import BudgetExhausted, Exchange, Redactor
 from conformance.target import MODEL_CAPABILITIES
+from conformance.transport.exchange import Exchange, Redactor
+from conformance.transport.limits import BudgetExhausted
 
 DECLARED_ABSENT = "not among the declared capabilities (--capabilities)"
 

@@ -13,8 +13,8 @@ from conformance.core.results import CheckResult
 from conformance.engine.judge import judge
 from conformance.engine.registry import CheckDef, all_checks, closure, reads_slow
 from conformance.engine.state import RunState
-from conformance.http import Redactor
 from conformance.target import Target
+from conformance.transport.exchange import Redactor
 
 
 @dataclass(frozen=True)

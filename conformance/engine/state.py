@@ -10,8 +10,10 @@ from conformance import builders
 from conformance.builders import ModelChoice
 from conformance.core.catalogue import Catalogue, in_profile
 from conformance.engine.cache import ProbeCache
-from conformance.http import BudgetExhausted, Exchange, HttpClient
 from conformance.target import Target
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
+from conformance.transport.limits import BudgetExhausted
 
 
 @dataclass

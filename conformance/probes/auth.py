@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from conformance.engine import probe
-from conformance.http import Exchange, HttpClient
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 ORGANIZATION = "org-oai-conformance"
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from conformance.core.results import NotApplicable, Unsupported
 from conformance.engine import RunState, probe
-from conformance.http import BudgetExhausted, Exchange, HttpClient
 from conformance.target import Target
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
+from conformance.transport.limits import BudgetExhausted
 
 DECLARED_ABSENT = "not among the declared capabilities (--capabilities)"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from conformance import expect
 from conformance.engine import probe
-from conformance.http import Exchange, HttpClient
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 REDIRECTS = (301, 302, 303, 307, 308)
 CHAT_PATHS = ("chat/completions/", "chat/completions")  # with a trailing slash first

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from conformance import builders
 from conformance.engine import probe
-from conformance.http import Exchange, HttpClient, StreamExchange
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange, StreamExchange
 
 PROMPTS = ["Say one.", "Say two.", "Say three."]
 

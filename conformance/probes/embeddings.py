@@ -7,7 +7,8 @@ from typing import Any
 from conformance import builders, expect
 from conformance.core.results import NotApplicable
 from conformance.engine import probe
-from conformance.http import Exchange, HttpClient
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 INPUTS = ["first document", "second document", "third document"]
 

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, Final
 from conformance import expect
 from conformance.core.results import NotApplicable, Unsupported
 from conformance.engine import probe
-from conformance.http import Exchange, HttpClient
 from conformance.imaging import encode_png
 from conformance.probes.base import DECLARED_ABSENT
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 if TYPE_CHECKING:
     from conformance.engine import RunState

@@ -9,8 +9,9 @@ from __future__ import annotations
 from conformance import builders
 from conformance.core.results import NotApplicable
 from conformance.engine import probe
-from conformance.http import Exchange, HttpClient
 from conformance.target import Target
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 
 def _chat_refusal_body(model: str, **extra: object) -> dict[str, object]:

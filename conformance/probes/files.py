@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from conformance.core.results import NotApplicable
 from conformance.engine import probe
-from conformance.http import Exchange, HttpClient
 from conformance.probes.endpoints import Deletion
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 if TYPE_CHECKING:
     from conformance.engine import RunState

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from conformance import builders
 from conformance.core.results import NotApplicable
 from conformance.engine import probe
-from conformance.http import Exchange, HttpClient, StreamExchange
 from conformance.probes.endpoints import Deletion
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange, StreamExchange
 
 if TYPE_CHECKING:
     pass

@@ -9,8 +9,9 @@ from typing import Any
 from conformance import expect
 from conformance.core.results import NotApplicable
 from conformance.engine import probe
-from conformance.http import Exchange, HttpClient
 from conformance.probes.endpoints import IMAGE_N, IMAGE_PROMPT, IMAGE_SIZE, SOURCE_PNG, send_multipart
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 GENERATIONS = "POST /images/generations"
 

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 from conformance import builders, expect
 from conformance.core.results import NotApplicable
 from conformance.engine import probe
-from conformance.http import Exchange, HttpClient
 from conformance.probes.endpoints import DEFAULT_EDIT_MODEL, EDIT_INPUT, EDIT_INSTRUCTION, UNKNOWN_ENGINE, quote
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 if TYPE_CHECKING:
     from conformance.engine import RunState

@@ -8,7 +8,8 @@ from typing import Any
 from conformance import expect
 from conformance.core.results import NotApplicable
 from conformance.engine import probe
-from conformance.http import Exchange, HttpClient
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 # A handful is enough to catch a broken retrieve route without paying one request per model.
 RETRIEVED = 5

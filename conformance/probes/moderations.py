@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from conformance.engine import probe
-from conformance.http import Exchange, HttpClient
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 
 if TYPE_CHECKING:
     pass

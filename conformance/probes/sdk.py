@@ -10,7 +10,6 @@ import openai
 from conformance import builders
 from conformance.core.results import NotApplicable
 from conformance.engine import RunState, probe
-from conformance.http import HttpClient
 from conformance.probes.chat_stream import TOOL_MAX_TOKENS, WEATHER_TOOL
 from conformance.sdk import (
     NodeResults,
@@ -21,6 +20,7 @@ from conformance.sdk import (
     prepare_node,
 )
 from conformance.target import Target
+from conformance.transport.client import HttpClient
 
 CHAT_MESSAGES = [{"role": "user", "content": builders.CHAT_PROMPT}]
 
@@ -56,9 +56,8 @@ NODE_FLOW_NEEDS = {"chat": "chat", "chat_stream": "chat", "errors": "chat", "emb
 # -- the clients ---------------------------------------------------------------------------------------------
 
 
-@probe
-def python_sdk(client: HttpClient, node_launch: NodeRun | None) -> Iterator[PythonSdk]:
-    # node_launch: the openai-node script starts first and runs while openai-python's flows do.
+@probe(after=("node_launch",))  # the openai-node script starts first and runs while these flows do
+def python_sdk(client: HttpClient) -> Iterator[PythonSdk]:
     sdk = PythonSdk(client)
     try:
         yield sdk

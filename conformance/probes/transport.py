@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from conformance import builders
 from conformance.engine import probe
-from conformance.http import Exchange, HttpClient, StreamExchange
 from conformance.target import Target
+from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange, StreamExchange
 
 PROBE_HEADER = "x-oai-conformance-probe"
 

@@ -1,7 +1,7 @@
 """Faults that only the official clients see (SDK-PY-*, SDK-NODE-*).
 
 The raw-HTTP checks send their own requests; these deviations hit what the SDKs send differently
-(their User-Agent, their headers), so only the real-client oracle (conformance/suite/test_sdk.py) can
+(their User-Agent, their headers), so only the real-client oracle (conformance/checks/sdk.py) can
 catch them: the provider passes every contract check, yet a user's code breaks.
 """
 

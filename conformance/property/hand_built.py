@@ -1,0 +1,328 @@
+"""The hand-built cases of a property run -- one valid request per operation, the documented edge values,
+the auth probes -- and how their answers are judged (a mixin of :class:`~conformance.property.driver.
+PropertyDriver`, whose state it uses)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from conformance.builders import WRONG_KEY
+from conformance.core.catalogue import DECLARABLE_CAPABILITIES
+from conformance.property.evidence import (
+    case_body,
+    caused_by,
+    first_id,
+    is_network_error,
+    json_field,
+)
+from conformance.property.results import (
+    PropertyRun,
+    envelope_problem,
+)
+from conformance.property.spec import EDGE_CASES, MULTIPART, TRAINING_JSONL, EdgeCase, tiny_png
+from conformance.transport.limits import BudgetExhausted
+from conformance.transport.policy import NotSent
+
+if TYPE_CHECKING:
+    from schemathesis.core.transport import Response as StResponse
+    from schemathesis.generation.case import Case
+
+    from conformance.target import Target
+    from conformance.transport.exchange import Redactor
+
+T = TypeVar("T")
+# Reads of a fine-tune job before giving up on it producing a model (the reference needs two).
+FINE_TUNE_READS = 3
+
+
+class Stop(Exception):
+    """Raised to end the run: a budget is spent, or the provider stopped answering."""
+
+
+@dataclass
+class Sent:
+    """A hand-built request and its answer (None: no answer)."""
+
+    label: str
+    kind: str  # "happy", "edge" or "auth"
+    case: Case
+    response: StResponse | None = None
+
+
+class HandBuilt:
+    """Sending and judging the hand-built cases; the driver provides the state below."""
+
+    target: Target
+    redact: Redactor
+    result: PropertyRun
+    operations: dict[str, dict[str, Any]]
+    models: dict[str, str]
+    schema: Any
+    sent: list[Sent]
+    hand_built: set[int]
+    auth_probed: set[str]
+    uploaded: list[str]
+    workers: int
+    _local: threading.local
+    _edges_sent: set[str]
+
+    def _judge(self, case: Case, response: StResponse, *, mode: str | None, kind: str) -> None:
+        raise NotImplementedError
+
+    def _after_answer(self, case: Case, response: StResponse) -> None:
+        raise NotImplementedError
+
+    def _refused(self, exc: BaseException) -> None:
+        """Note why the policy sent nothing or stopped: a spent budget ends the run (raises Stop); an open
+        circuit breaker is the provider's silence."""
+        if caused_by(exc, Stop):
+            raise Stop(self.result.budget or self.result.blocked or "stopped") from None
+        for link in _chain(exc):
+            if isinstance(link, BudgetExhausted):
+                self.result.budget = self.result.budget or str(link)
+                raise Stop(self.result.budget) from None
+            if isinstance(link, NotSent):
+                self.result.blocked = str(link).removeprefix("not sent: circuit breaker open for ")
+
+    def _send(self, label: str, **kwargs: Any) -> StResponse | None:
+        """Send one hand-built case (see ``_send_case``); its answer, None when the operation is not
+        covered or got no answer."""
+        sent = self._send_case(label, **kwargs)
+        return sent.response if sent is not None else None
+
+    def _send_case(
+        self,
+        label: str,
+        *,
+        kind: str = "happy",
+        body: Any = None,
+        media_type: str | None = None,
+        path_parameters: dict[str, str] | None = None,
+        query: dict[str, Any] | None = None,
+        key: str | None = "",
+    ) -> Sent | None:
+        """Send one hand-built case with its Authorization set explicitly ([auth.openapi] applies to
+        generated cases only). None when the operation is not covered."""
+        if label not in self.operations:
+            return None
+        method, path = label.split(" ", 1)
+        extra: dict[str, Any] = {}
+        if body is not None:
+            extra = {"body": body, "media_type": media_type or "application/json"}
+        case = self.schema[path][method].Case(path_parameters=path_parameters, query=query, **extra)
+        self.hand_built.add(id(case))
+        sent = Sent(label=label, kind=kind, case=case)
+        task_sent = getattr(self._local, "sent", None)
+        (self.sent if task_sent is None else task_sent).append(sent)
+        headers = self._auth(self.target.api_key if key == "" else key)
+        try:
+            # 429/503 are waited for and sent again by the policy, as every request of the run.
+            sent.response = case.call(headers=headers, timeout=self.target.timeout)
+        except Exception as exc:
+            self._refused(exc)  # raises Stop when a budget is spent
+            if not is_network_error(exc):
+                raise
+            return sent  # no answer, or not sent (the circuit breaker): reported as a timeout
+        self._after_answer(case, sent.response)
+        return sent
+
+    def _auth(self, key: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def _in_parallel(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
+        """Run independent sequences of hand-built cases side by side, ``self.workers`` at a time.
+
+        Each task sends its own cases in order; ``self.sent`` gets them in task order, as a sequential
+        run would have, so what is judged and kept does not depend on timing. A task that raised
+        (``Stop``: a budget is spent) raises here once every task has ended.
+        """
+        if self.workers <= 1 or len(tasks) <= 1:
+            return [task() for task in tasks]
+
+        policy = self.client.policy
+        label = policy.current_label()  # the workers send for the property run's probe
+
+        def run(task: Callable[[], T]) -> tuple[T | None, list[Sent], Exception | None]:
+            self._local.sent = sent = []
+            try:
+                with policy.labelled(label):
+                    return task(), sent, None
+            except Exception as exc:
+                return None, sent, exc
+            finally:
+                self._local.sent = None
+
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="oai-conformance-property") as pool:
+            outcomes = list(pool.map(run, tasks))
+        for _, sent, _ in outcomes:
+            self.sent.extend(sent)
+        failed = next((exc for _, _, exc in outcomes if exc is not None), None)
+        if failed is not None:
+            raise failed
+        return [value for value, _, _ in outcomes]  # type: ignore[misc]
+
+    def _happy_paths(self) -> None:
+        """One valid request per operation; the file and fine-tune operations get ids from an upload.
+        Independent operations go out side by side; the files and fine-tunes sequence in its order."""
+        chat, completion, embed = (self.models.get(c) for c in ("chat", "completions", "embeddings"))
+        tokens = self.target.max_tokens
+        send = self._send
+        tasks: list[Callable[[], Any]] = [lambda: send("GET /models")]
+        if chat or completion or embed:
+            model = str(chat or completion or embed)
+            tasks.append(lambda: send("GET /models/{model}", path_parameters={"model": model}))
+        if chat:
+            chat_body = {"model": chat, "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": tokens}
+            tasks.append(lambda: send("POST /chat/completions", body=chat_body))
+            tasks.append(lambda: send("POST /chat/completions", body={**chat_body, "stream": True}))
+        if completion:
+            completion_body = {"model": completion, "prompt": "Say this is a test.", "max_tokens": tokens}
+            tasks.append(lambda: send("POST /completions", body=completion_body))
+            tasks.append(lambda: send("POST /completions", body={**completion_body, "stream": True}))
+        if embed:
+            embed_body = {"model": embed, "input": "The food was delicious.", "encoding_format": "float"}
+            tasks.append(lambda: send("POST /embeddings", body=embed_body))
+            # The other documented output, with the documented optional `user`.
+            base64_body = {**embed_body, "encoding_format": "base64", "user": "oai-conformance"}
+            tasks.append(lambda: send("POST /embeddings", body=base64_body))
+        if "edits" in self.models:
+            edit_body = {
+                "model": self.models["edits"],
+                "input": "What day of the wek is it?",
+                "instruction": "Fix spelling.",
+            }
+            tasks.append(lambda: send("POST /edits", body=edit_body))
+        tasks.append(lambda: send("POST /moderations", body={"input": "I want to hug them."}))
+        image = {"prompt": "A small red square.", "n": 1, "size": "256x256"}
+        tasks.append(lambda: send("POST /images/generations", body=image))
+        tasks.append(lambda: send("POST /images/edits", body={**image, "image": tiny_png()}, media_type=MULTIPART))
+        variation = {"image": tiny_png(), "n": 1, "size": "256x256"}
+        tasks.append(lambda: send("POST /images/variations", body=variation, media_type=MULTIPART))
+        tasks.append(self._engines)
+        # The longest sequence first: the others fill the remaining workers while it runs.
+        self._in_parallel([self._files_and_fine_tunes, *tasks])
+
+    def _engines(self) -> None:
+        engine = first_id(self._send("GET /engines"))
+        if engine:
+            self._send("GET /engines/{engine_id}", path_parameters={"engine_id": engine})
+
+    def _files_and_fine_tunes(self) -> None:
+        upload = {"file": TRAINING_JSONL, "purpose": "fine-tune"}
+        file_id = json_field(self._send("POST /files", body=upload, media_type=MULTIPART), "id")
+        self._send("GET /files")
+        if file_id:
+            path = {"file_id": file_id}
+            self._send("GET /files/{file_id}", path_parameters=path)
+            self._send("GET /files/{file_id}/content", path_parameters=path)
+            self._fine_tunes(file_id)
+            deleted = self._send("DELETE /files/{file_id}", path_parameters=path)
+            if deleted is not None and 200 <= deleted.status_code < 300 and file_id in self.uploaded:
+                self.uploaded.remove(file_id)
+        else:
+            self._send("GET /fine-tunes")
+
+    def _fine_tunes(self, file_id: str) -> None:
+        """Job A is cancelled at once (nothing trains), then read; job B is read until it has a model,
+        which is deleted -- or, on a provider whose jobs really train, it is cancelled too."""
+        first = json_field(self._send("POST /fine-tunes", body={"training_file": file_id}), "id")
+        self._send("GET /fine-tunes")
+        if first:
+            path = {"fine_tune_id": first}
+            self._send("POST /fine-tunes/{fine_tune_id}/cancel", path_parameters=path)
+            self._send("GET /fine-tunes/{fine_tune_id}", path_parameters=path)
+            self._send("GET /fine-tunes/{fine_tune_id}/events", path_parameters=path)
+            self._send("GET /fine-tunes/{fine_tune_id}/events", path_parameters=path, query={"stream": True})
+        if "DELETE /models/{model}" not in self.operations:
+            return
+        second = json_field(self._send("POST /fine-tunes", body={"training_file": file_id}), "id")
+        if not second:
+            return
+        path = {"fine_tune_id": second}
+        model = None
+        for _ in range(FINE_TUNE_READS):
+            model = json_field(self._send("GET /fine-tunes/{fine_tune_id}", path_parameters=path), "fine_tuned_model")
+            if model:
+                break
+        if model:
+            self._send("DELETE /models/{model}", path_parameters={"model": model})
+        else:
+            self._send("POST /fine-tunes/{fine_tune_id}/cancel", path_parameters=path)
+
+    def _declined(self) -> set[str]:
+        """Capabilities the provider honestly declines: not declared by the user, and every hand-built
+        request for them answered 404 or 501 with the error envelope (the hand-written checks report
+        these UNSUPPORTED; the property run leaves them out)."""
+        if getattr(self.target, "capabilities", None) is not None:
+            return set()
+        answers: dict[str, list[StResponse | None]] = {}
+        for sent in self.sent:
+            capability = self.operations[sent.label].get("x-capability", "")
+            if capability in DECLARABLE_CAPABILITIES:
+                answers.setdefault(capability, []).append(sent.response)
+        return {
+            capability
+            for capability, responses in answers.items()
+            if all(r is not None and r.status_code in (404, 501) and not envelope_problem(r.content) for r in responses)
+        }
+
+    def _edge_cases(self, declined: set[str]) -> None:
+        tasks: list[Callable[[], Any]] = []
+        for edge in EDGE_CASES:
+            operation = self.operations.get(edge.label)
+            if operation is None or operation.get("x-capability") in declined:
+                continue
+            model = self.models.get(edge.model_capability) if edge.model_capability else ""
+            if model is None:
+                continue
+            tasks.append(lambda edge=edge, model=model: self._send_edge(edge, model))
+        try:
+            self._in_parallel(tasks)
+        finally:
+            self.result.edge_cases = tuple(edge.name for edge in EDGE_CASES if edge.name in self._edges_sent)
+
+    def _send_edge(self, edge: EdgeCase, model: str) -> None:
+        self._send(edge.label, kind="edge", body=edge.build(model, self.target.max_tokens))
+        self._edges_sent.add(edge.name)
+
+    def _auth_unprobed(self, label: str) -> bool:
+        """An operation that served the key must refuse the same request without a key and with a wrong
+        one: probed once per operation, for those the generated cases did not already probe."""
+        if not self.target.api_key or label in self.auth_probed:
+            return False
+        self.auth_probed.add(label)
+        return True
+
+    def _send_auth_probes(self, happy: Sent) -> tuple[list[tuple[str, Sent]], Stop | None]:
+        """The happy case again without a key and with a wrong one; what was sent before a budget ran out."""
+        case = happy.case
+        sent: list[tuple[str, Sent]] = []
+        try:
+            for scenario, key in (("without a key", None), ("with a wrong key", WRONG_KEY)):
+                probe = self._send_case(
+                    happy.label,
+                    kind="auth",
+                    body=case_body(case),
+                    media_type=case.media_type,
+                    path_parameters=case.path_parameters or None,
+                    query=case.query or None,
+                    key=key,
+                )
+                if probe is not None:
+                    sent.append((scenario, probe))
+        except Stop as stop:
+            return sent, stop
+        return sent, None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(found) < 10 and current not in found:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found

@@ -1,0 +1,114 @@
+"""What a property run found: findings sorted into :data:`CLASSES` (each ``PROP`` requirement reports one),
+and the two rules of our own that sort them (:func:`classify`, :func:`envelope_problem`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Final
+
+from conformance.core.results import Evidence
+
+# Failure classes; each PROP requirement reports one.
+SCHEMA, STATUS, CONTENT_TYPE = "schema", "status", "content_type"
+VALID_5XX, INVALID_INPUT, AUTH = "valid_5xx", "invalid_input", "auth"
+ENVELOPE, REACHABILITY, EDGE_VALUES = "envelope", "reachability", "edge_values"
+CLASSES: Final = (SCHEMA, STATUS, CONTENT_TYPE, VALID_5XX, INVALID_INPUT, AUTH, ENVELOPE, REACHABILITY, EDGE_VALUES)
+# schemathesis failure codes by class. ST101/ST102 (5xx) are reported by our own check, which knows
+# whether the request was valid; ST203 depends on the header that was left out.
+_CODE_CLASS: Final = {
+    "ST103": STATUS,
+    "ST104": CONTENT_TYPE,
+    "ST105": CONTENT_TYPE,
+    "ST106": CONTENT_TYPE,
+    "ST107": CONTENT_TYPE,
+    "ST108": SCHEMA,
+    "ST109": SCHEMA,
+    "ST110": SCHEMA,
+    "ST111": SCHEMA,
+    "ST201": INVALID_INPUT,
+    "ST202": VALID_5XX,
+    "ST204": STATUS,
+    "ST205": STATUS,
+    "ST401": AUTH,
+}
+MAX_KEPT: Final = 20  # findings kept per class (all are counted)
+
+
+@dataclass(frozen=True)
+class PropertyFailure:
+    """One finding, already redacted: the schemathesis failure code (or ours, OAI-*), its title and
+    "Received / Expected" message, the operation and a curl reproducer."""
+
+    klass: str
+    code: str
+    title: str
+    message: str
+    operation: str
+    reproduce: str
+    evidence: Evidence | None = None
+    timeout: bool = False  # the provider did not answer (reported TIMEOUT, not FAIL)
+
+
+@dataclass
+class PropertyRun:
+    """What the property run found; each PROP check reads one class."""
+
+    operations: tuple[str, ...] = ()
+    declined: tuple[str, ...] = ()  # capabilities the provider honestly declines (left out)
+    failures: dict[str, list[PropertyFailure]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    judged: dict[str, int] = field(default_factory=dict)  # class -> how many answers it judged
+    reached: set[str] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)  # our harness (or schemathesis) broke
+    budget: str | None = None  # why the run stopped early, when a budget ran out
+    unanswered: list[str] = field(default_factory=list)  # requests that got no answer in time
+    blocked: str | None = None  # why the circuit breaker stopped requests (the provider went silent)
+    skipped: str | None = None  # why nothing was run at all
+    requests: int = 0
+    duration_s: float = 0.0
+    edge_cases: tuple[str, ...] = ()
+
+    def add(self, failure: PropertyFailure) -> None:
+        self.counts[failure.klass] = self.counts.get(failure.klass, 0) + 1
+        kept = self.failures.setdefault(failure.klass, [])
+        duplicate = any(f.code == failure.code and f.operation == failure.operation for f in kept)
+        if len(kept) < MAX_KEPT and not duplicate:
+            kept.append(failure)
+
+    def judge(self, klass: str, count: int = 1) -> None:
+        self.judged[klass] = self.judged.get(klass, 0) + count
+
+    def judge_answer(self) -> None:
+        """One answer went through schemathesis' status, content-type and schema checks."""
+        for klass in (SCHEMA, STATUS, CONTENT_TYPE):
+            self.judge(klass)
+
+
+_ENVELOPE_SHAPE: Final = 'Expected: {"error": {"message": "...", "type": "...", ...}}'
+
+
+def envelope_problem(content: bytes) -> str | None:
+    """Why a 4xx body is not the OpenAI error envelope (ERR-001's rule, on every operation), or None."""
+    try:
+        payload = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return f"Received: a body that is not JSON: {content[:120].decode('utf-8', 'replace')!r}\n{_ENVELOPE_SHAPE}"
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        return f"Received: {json.dumps(payload)[:200]}\n{_ENVELOPE_SHAPE}"
+    missing = [key for key in ("message", "type") if not isinstance(error.get(key), str)]
+    if missing:
+        return (
+            f"Received: an error without string {' and '.join(missing)}: {json.dumps(error)[:200]}\n{_ENVELOPE_SHAPE}"
+        )
+    return None
+
+
+def classify(code: str, message: str) -> str | None:
+    """The class of a schemathesis failure code (None: judged by our own 5xx check instead)."""
+    if code in ("ST101", "ST102"):
+        return None
+    if code == "ST203":
+        return AUTH if "authorization" in message.lower() else INVALID_INPUT
+    return _CODE_CLASS.get(code, STATUS)

@@ -1,0 +1,171 @@
+"""The description the property run sends from (spec/openapi.yaml), which of its operations a run covers,
+and the request data: bodies shaped to be cheap and servable, real files, and the documented edge values
+(:data:`EDGE_CASES`) random generation essentially never hits."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final
+
+import yaml
+
+from conformance.core.catalogue import DECLARABLE_CAPABILITIES, spec_dir
+from conformance.imaging import encode_png
+
+if TYPE_CHECKING:
+    from conformance.target import Target
+
+SPEC_FILE: Final = "openapi.yaml"
+MAX_N: Final = 2
+MULTIPART: Final = "multipart/form-data"
+
+
+@cache
+def _parsed_spec() -> dict[str, Any]:
+    text = (spec_dir() / SPEC_FILE).read_text(encoding="utf-8")
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    if not isinstance(data, dict):
+        raise ValueError(f"{SPEC_FILE} is not a mapping")
+    return data
+
+
+def load_spec() -> dict[str, Any]:
+    """A fresh copy of spec/openapi.yaml (schemathesis may annotate the dict it is given)."""
+    return copy.deepcopy(_parsed_spec())
+
+
+METHODS: Final = ("get", "put", "post", "delete", "patch")
+
+
+def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(path, METHOD, operation) for every operation of a description."""
+    for path, item in spec.get("paths", {}).items():
+        for method in METHODS:
+            if isinstance(item, dict) and isinstance(item.get(method), dict):
+                yield path, method.upper(), item[method]
+
+
+def claimed(target: Target, operation: dict[str, Any]) -> bool:
+    """Whether the run covers the operation: its ``x-profile`` is in ``--profile`` (as
+    ``catalogue.in_profile``: extended includes core, legacy stands alone) and, when the user declared
+    capabilities, its ``x-capability`` is among them (models is not declarable: always claimed)."""
+    profile = getattr(target, "profile", "all") or "all"
+    own = operation.get("x-profile", "core")
+    if profile == "extended" and own not in ("core", "extended"):
+        return False
+    if profile not in ("all", "extended") and own != profile:
+        return False
+    declared = getattr(target, "capabilities", None)
+    capability = operation.get("x-capability", "")
+    return declared is None or capability not in DECLARABLE_CAPABILITIES or capability in declared
+
+
+def subset(spec: dict[str, Any], labels: set[str]) -> dict[str, Any]:
+    """A copy of ``spec`` holding only the operations in ``labels`` ("METHOD /path")."""
+    subset = copy.deepcopy(spec)
+    paths: dict[str, Any] = {}
+    for path, item in subset["paths"].items():
+        methods = {m: op for m, op in item.items() if m in METHODS and f"{m.upper()} {path}" in labels}
+        if methods:
+            paths[path] = {**{k: v for k, v in item.items() if k not in METHODS}, **methods}
+    subset["paths"] = paths
+    return subset
+
+
+# -- request data ------------------------------------------------------------------------------------
+
+# The capability whose model an operation's `model` is pinned to. Image, moderation and fine-tune
+# requests take an optional model of their own kind: generated ones are left to the provider's default.
+_MODEL_CAPABILITY: Final = {"chat": "chat", "completions": "completions", "embeddings": "embeddings", "edits": "edits"}
+_TOKEN_CAPABILITIES: Final = ("chat", "completions", "edits")
+
+
+def tiny_png(size: int = 2) -> bytes:
+    """A valid, square, fully transparent RGBA PNG (image edits and variations need a real one)."""
+    return encode_png(size, size, (0, 0, 0, 0))
+
+
+TRAINING_JSONL: Final = (
+    b'{"prompt": "Say hello ->", "completion": " hello\\n"}\n{"prompt": "Say bye ->", "completion": " bye\\n"}\n'
+)
+FILE_FIELDS: Final[dict[str, Callable[[], bytes]]] = {
+    "image": tiny_png,
+    "mask": tiny_png,
+    "file": lambda: TRAINING_JSONL,
+}
+
+
+def is_multipart(operation: dict[str, Any]) -> bool:
+    return MULTIPART in operation.get("requestBody", {}).get("content", {})
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
+
+
+def shape_body(body: dict[str, Any], capability: str, models: dict[str, str], max_tokens: int) -> None:
+    """Make a generated body cheap and servable without changing whether it is valid.
+
+    Only a value of the right type is ever replaced, and by another valid one: a string model by the
+    configured model, a token limit or ``n`` >= 1 by a smaller one >= 1. An optional image, moderation
+    or fine-tune model is dropped (the provider's default); a missing token limit is added.
+    """
+    pinned = _MODEL_CAPABILITY.get(capability)
+    if isinstance(body.get("model"), str):
+        if pinned is None:
+            body.pop("model")
+        elif pinned in models:
+            body["model"] = models[pinned]
+    if capability in _TOKEN_CAPABILITIES:
+        for name in ("max_tokens", "max_completion_tokens"):
+            if _whole(body.get(name)) and body[name] >= 1:
+                body[name] = min(int(body[name]), max_tokens)
+        if capability != "edits" and "max_tokens" not in body and "max_completion_tokens" not in body:
+            body["max_tokens"] = max_tokens
+    for name in ("n", "best_of"):
+        if _whole(body.get(name)) and body[name] >= 1:
+            body[name] = min(int(body[name]), 1 if capability == "images" else MAX_N)
+
+
+# -- documented edge values --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EdgeCase:
+    """A documented limit, sent as an explicit case: it must be refused with a 400 and the envelope."""
+
+    name: str
+    label: str
+    model_capability: str | None
+    build: Callable[[str, int], dict[str, Any]]
+    source: str
+
+
+def _chat(model: str, **extra: Any) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": "Hi"}], **extra}
+
+
+def _completion(model: str, **extra: Any) -> dict[str, Any]:
+    return {"model": model, "prompt": "Hi", **extra}
+
+
+EDGE_CASES: Final[tuple[EdgeCase, ...]] = (
+    EdgeCase("chat max_tokens -1", "POST /chat/completions", "chat", lambda m, _: _chat(m, max_tokens=-1),
+             "seed 002 max_tokens (llama.cpp reads -1 as unlimited)"),
+    EdgeCase("chat max_tokens 0", "POST /chat/completions", "chat", lambda m, _: _chat(m, max_tokens=0),
+             "OpenAI: integer_below_min_value"),
+    EdgeCase("chat n 0", "POST /chat/completions", "chat", lambda m, t: _chat(m, n=0, max_tokens=t),
+             "seed 002 n: how many completions to generate"),
+    EdgeCase("completions logprobs 6", "POST /completions", "completions",
+             lambda m, t: _completion(m, logprobs=6, max_tokens=t), "seed 002: the maximum value of logprobs is 5"),
+    EdgeCase("completions max_tokens -1", "POST /completions", "completions",
+             lambda m, _: _completion(m, max_tokens=-1), "seed 002 max_tokens"),
+    EdgeCase("images n 11", "POST /images/generations", None, lambda _m, _t: {"prompt": "A red square.", "n": 11},
+             "seed 002: n must be between 1 and 10"),
+    EdgeCase("images size 999x999", "POST /images/generations", None,
+             lambda _m, _t: {"prompt": "A red square.", "n": 1, "size": "999x999"},
+             "seed 002: size must be one of 256x256, 512x512 or 1024x1024"),
+)  # fmt: skip
