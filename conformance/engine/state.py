@@ -10,10 +10,13 @@ from conformance import builders
 from conformance.builders import ModelChoice
 from conformance.core.catalogue import Catalogue, in_profile
 from conformance.engine.cache import ProbeCache
+from conformance.engine.registry import load
 from conformance.target import Target
 from conformance.transport.client import HttpClient
 from conformance.transport.exchange import Exchange
 from conformance.transport.limits import BudgetExhausted
+
+LISTING_PROBE = "models_listing"
 
 
 @dataclass
@@ -30,8 +33,6 @@ class RunState:
     probes: ProbeCache = field(init=False)
     _client: HttpClient | None = None
     _choices: dict[str, ModelChoice] = field(default_factory=dict)
-    _listing: Exchange | None = None
-    _listing_done: bool = False
     # Model discovery is shared by the probes sent side by side.
     _discovery: threading.RLock = field(default_factory=threading.RLock)
 
@@ -53,15 +54,14 @@ class RunState:
         return dict(self._choices)
 
     def listing(self) -> Exchange | None:
-        """``GET /models``, sent once; model discovery and the model checks share it."""
-        with self._discovery:
-            if not self._listing_done:
-                self._listing_done = True
-                try:
-                    self._listing = builders.list_models(self.client)
-                except BudgetExhausted:
-                    self._listing = None
-            return self._listing
+        """``GET /models``: the ``models_listing`` probe, sent once; model discovery, the property run and
+        the model checks share it (and a traced run sees each of them read it). None when the budget
+        was spent before it."""
+        load()
+        try:
+            return self.probes.get(LISTING_PROBE)
+        except BudgetExhausted:
+            return None
 
     def model_choice(self, capability: str) -> ModelChoice:
         declared = self.target.capabilities

@@ -6,12 +6,12 @@ model is sent; a capability without a model stops it with the reason.
 
 from __future__ import annotations
 
+from conformance import builders
 from conformance.core.results import NotApplicable, Unsupported
 from conformance.engine import RunState, probe
 from conformance.target import Target
 from conformance.transport.client import HttpClient
 from conformance.transport.exchange import Exchange
-from conformance.transport.limits import BudgetExhausted
 
 DECLARED_ABSENT = "not among the declared capabilities (--capabilities)"
 
@@ -55,10 +55,8 @@ def embedding_model(run_state: RunState) -> str:
 
 @probe
 def models_listing(run_state: RunState) -> Exchange:
-    listing = run_state.listing()
-    if listing is None:
-        raise BudgetExhausted("the request budget was spent before GET /models")
-    return listing
+    """``GET /models``, sent once: the model checks, model discovery and the property run read it."""
+    return builders.list_models(run_state.client)
 
 
 @probe

@@ -1,0 +1,98 @@
+"""Whole runs through the CLI over real sockets, beside the in-process meta-tests (test_meta.py).
+
+The scoped meta-tests judge every fault through the engine and re-send only what a fault can reach;
+these runs keep the whole path honest -- argument parsing, the transport, report building and schema
+validation, the exit code -- for the clean provider, every legal variation, one fault per site and
+every hostile or timing fault (reference/faults/transport.py). Each must
+fail exactly its row of the fault table.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.cli import main
+from conformance.core.catalogue import load_catalogue
+from conformance.reference import FAULTS, ReferenceServer
+from tests.conftest import TEST_KEY
+from tests.suite_runs import PROPERTY, PROPERTY_FAULTS
+
+TABLE: dict[str, list[str]] = json.loads(
+    (Path(__file__).parent / "fixtures" / "fault_table.json").read_text(encoding="utf-8")
+)
+MODELS = ["--chat-model", "ref-chat", "--completion-model", "ref-instruct", "--embedding-model", "ref-embed"]
+VARIATIONS = sorted(name for name, fault in FAULTS.items() if fault.legal)
+# The first fault (by name) of every site.
+ONE_PER_SITE = sorted({f.site: name for name, f in sorted(FAULTS.items(), reverse=True) if not f.legal}.values())
+# The hostile and timing faults of reference/faults/transport.py (hangs, trickles, resets, huge bodies).
+HOSTILE = sorted(name for name, f in FAULTS.items() if f.apply.__module__.endswith(".faults.transport"))
+CASES = sorted({*VARIATIONS, *ONE_PER_SITE, *HOSTILE})
+
+
+CATALOGUE = load_catalogue()
+OBSERVATIONAL = sorted(r.id for r in CATALOGUE.active if "observational" in r.tags)
+NOT_PROPERTY = ",".join(r.id for r in CATALOGUE.active if r.id not in PROPERTY)
+
+
+@dataclass(frozen=True)
+class CliRun:
+    code: int
+    report: dict[str, Any]
+
+    @property
+    def outcomes(self) -> dict[str, str]:
+        return {row["id"]: row["outcome"] for row in self.report["results"]}
+
+    @property
+    def failing(self) -> list[str]:
+        return sorted(rid for rid, outcome in self.outcomes.items() if outcome in ("FAIL", "TIMEOUT"))
+
+
+_RUNS: dict[str, CliRun] = {}
+
+
+def cli_run(server: ReferenceServer, fault: str | None, out: Path) -> CliRun:
+    """One whole run through the CLI (each case once per session)."""
+    key = fault or "(clean)"
+    if key not in _RUNS:
+        url = server.base_url if fault is None else server.fault_base_url(fault)
+        property_tests = fault is None or FAULTS[fault].legal or fault in PROPERTY_FAULTS
+        selection = [] if property_tests else ["--requirements", NOT_PROPERTY]
+        argv = ["run", "--base-url", url, "--api-key", TEST_KEY, *MODELS, "--out", str(out), "--quiet", *selection]
+        code = main(argv)
+        _RUNS[key] = CliRun(code, json.loads((out / "report.json").read_text(encoding="utf-8")))
+    return _RUNS[key]
+
+
+def test_the_clean_provider_passes_through_the_cli(reference_server: ReferenceServer, tmp_path: Path) -> None:
+    run = cli_run(reference_server, None, tmp_path)
+    assert run.code == 0
+    assert not [rid for rid, outcome in run.outcomes.items() if outcome in ("FAIL", "TIMEOUT", "ERROR")]
+
+
+@pytest.mark.parametrize("fault", CASES)
+def test_a_whole_run_fails_exactly_the_table_row(reference_server: ReferenceServer, tmp_path: Path, fault: str) -> None:
+    run = cli_run(reference_server, fault, tmp_path)
+    assert run.failing == TABLE[fault]
+    assert "ERROR" not in run.outcomes.values()
+    assert run.code in (0, 1)
+    for row in run.report["results"]:
+        if row["outcome"] not in ("FAIL", "TIMEOUT"):
+            continue
+        violation = next(c["violation"] for c in row["checks"] if c["outcome"] == row["outcome"])
+        assert violation["title"], row["id"]
+        assert violation["evidence"], f"{row['id']} failed without evidence"
+        assert violation["evidence"][0]["url"].startswith("http://127.0.0.1:")
+
+
+@pytest.mark.parametrize("requirement_id", OBSERVATIONAL)
+def test_observational_requirement_passes_when_the_behaviour_occurs(
+    reference_server: ReferenceServer, tmp_path: Path, requirement_id: str
+) -> None:
+    passed_under = [v for v in VARIATIONS if cli_run(reference_server, v, tmp_path).outcomes[requirement_id] == "PASS"]
+    assert passed_under, f"{requirement_id} never PASSes: no legal variation exercises it"
