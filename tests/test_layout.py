@@ -11,9 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "conformance"
 MAX_LINES = 500
 # Where a file may exceed MAX_LINES: none today. A data table would be listed here with its reason.
-LONG_ALLOWED: dict[str, str] = {
-    "conformance.checks.sdk": "being split into sdk.py and sdk_node.py",
-}
+LONG_ALLOWED: dict[str, str] = {}
 
 
 def module_name(path: Path) -> str:
@@ -122,4 +120,4 @@ def test_checks_probes_and_faults_mirror_each_other() -> None:
     faults = {p.stem for p in (PACKAGE / "reference" / "faults").glob("[!_]*.py")}
     # Every area with probes of its own has its checks beside it; every check area has its faults.
     assert probes - {"base", "endpoints"} <= checks
-    assert checks <= faults | {"chat_stream_options"}
+    assert checks - {"sdk_node"} <= faults  # one set of faults breaks both official clients

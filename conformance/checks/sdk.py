@@ -30,8 +30,6 @@ from conformance.probes.chat_stream import WEATHER_TOOL
 from conformance.probes.sdk import EMBEDDING_INPUTS
 from conformance.sdk import (
     NodeError,
-    NodeResults,
-    NodeSetup,
     SdkOutcome,
     SdkRun,
     describe,
@@ -81,7 +79,7 @@ def in_band_error(run: SdkRun) -> bool:
 
 
 
-def _text(run: SdkRun, value: Any, what: str) -> str:
+def text_of(run: SdkRun, value: Any, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise wrong_value(
             run, f"{what} is empty", expected="the generated text (a non-empty string)", actual=repr(value)
@@ -116,7 +114,7 @@ def test_python_strict_lists_and_retrieves_models(sdk_models: SdkOutcome) -> Non
 
 def judge_chat(run: SdkRun) -> None:
     raise_for_error(run, expected="a ChatCompletion")
-    _text(run, read(run, run.value, ".choices[0].message.content"), "choices[0].message.content")
+    text_of(run, read(run, run.value, ".choices[0].message.content"), "choices[0].message.content")
     reason = read(run, run.value, ".choices[0].finish_reason")
     if reason not in CHAT_FINISH_REASONS:
         raise wrong_value(
@@ -155,7 +153,7 @@ def judge_chat_stream(run: SdkRun) -> None:
                 actual=repr(content),
                 pointer=f"chunk #{number}",
             )
-    _text(run, content, "the assembled content of the stream")
+    text_of(run, content, "the assembled content of the stream")
     if not any(reason in CHAT_FINISH_REASONS for reason in reasons):
         raise wrong_value(
             run,
@@ -188,7 +186,7 @@ def judge_helper_text(run: SdkRun) -> None:
     if in_band_error(run):
         raise NotApplicable(f"the provider reported an error mid-stream ({describe(run.error)}); see SDK-PY-012")
     raise_for_error(run, expected="the accumulated ChatCompletion")
-    _text(run, read(run, run.value, ".choices[0].message.content"), "the accumulated message.content")
+    text_of(run, read(run, run.value, ".choices[0].message.content"), "the accumulated message.content")
 
 
 def judge_helper_tools(run: SdkRun) -> None:
@@ -238,7 +236,7 @@ def test_python_strict_stream_helper(sdk_helper_text: SdkOutcome, sdk_helper_too
 
 def judge_completion(run: SdkRun) -> None:
     raise_for_error(run, expected="a Completion")
-    _text(run, read(run, run.value, ".choices[0].text"), "choices[0].text")
+    text_of(run, read(run, run.value, ".choices[0].text"), "choices[0].text")
     reason = read(run, run.value, ".choices[0].finish_reason")
     if reason not in COMPLETION_FINISH_REASONS:
         raise wrong_value(
@@ -269,7 +267,7 @@ def test_python_completion_stream(sdk_completion_stream: SdkOutcome) -> None:
     for chunk in run.value:
         text += read(run, chunk, ".choices[0].text") or ""
         reasons.append(read(run, chunk, ".choices[0].finish_reason"))
-    _text(run, text, "the assembled text of the stream")
+    text_of(run, text, "the assembled text of the stream")
     if not any(reason in COMPLETION_FINISH_REASONS for reason in reasons):
         raise wrong_value(
             run,
@@ -452,97 +450,3 @@ def test_python_stream_errors_raise_api_error(sdk_stream_refused: SdkOutcome, sd
             )
     if run.error is None:
         raise NotApplicable("the provider served the unknown model (see ERR-005): no refused stream to judge")
-
-
-
-
-
-
-def node_run(node_setup: NodeSetup, node_results: NodeResults, flow: str) -> SdkRun:
-    if node_setup.modules is None:
-        raise NotApplicable(f"openai-node not run: {node_setup.reason}")
-    return node_results.run_of(flow)
-
-
-@check("SDK-NODE-001")
-def test_node_lists_models(node_setup: NodeSetup, node_results: NodeResults) -> None:
-    run = node_run(node_setup, node_results, "models")
-    raise_for_error(run, expected="the listed models")
-    ids = run.value.get("ids") if isinstance(run.value, dict) else None
-    if not ids or not all(isinstance(model_id, str) and model_id for model_id in ids):
-        raise wrong_value(
-            run, "client.models.list() gave no model ids", expected="at least one string id", actual=repr(ids)[:200]
-        )
-
-
-@check("SDK-NODE-002", needs="chat")
-def test_node_chat_completion(node_setup: NodeSetup, node_results: NodeResults) -> None:
-    run = node_run(node_setup, node_results, "chat")
-    raise_for_error(run, expected="a ChatCompletion")
-    _text(run, run.value.get("content"), "choices[0].message.content")
-    if run.value.get("finish_reason") not in CHAT_FINISH_REASONS:
-        raise wrong_value(
-            run,
-            "choices[0].finish_reason is not a documented value",
-            expected=" or ".join(CHAT_FINISH_REASONS),
-            actual=repr(run.value.get("finish_reason")),
-        )
-
-
-@check("SDK-NODE-003", needs="chat")
-def test_node_chat_stream(node_setup: NodeSetup, node_results: NodeResults) -> None:
-    run = node_run(node_setup, node_results, "chat_stream")
-    if in_band_error(run):
-        raise NotApplicable(f"the provider reported an error mid-stream ({describe(run.error)})")
-    raise_for_error(run, expected="chunks to the end of the stream")
-    _text(run, run.value.get("content"), "the assembled content of the stream")
-    if run.value.get("finish_reason") not in CHAT_FINISH_REASONS:
-        raise wrong_value(
-            run,
-            "no chunk carried a finish_reason",
-            expected=" or ".join(CHAT_FINISH_REASONS),
-            actual=repr(run.value.get("finish_reason")),
-        )
-
-
-@check("SDK-NODE-004", needs="embeddings")
-def test_node_embeddings_default_base64(node_setup: NodeSetup, node_results: NodeResults) -> None:
-    run = node_run(node_setup, node_results, "embeddings")
-    raise_for_error(run, expected="a CreateEmbeddingResponse with decoded vectors")
-    decoded = vectors(run, run.value.get("decoded") or [])
-    floats = run.value.get("floats") or []
-    if floats and isinstance(floats[0], list) and floats[0]:
-        same_vector(run, decoded[0], [float(v) for v in floats[0]], run)
-
-
-@check("SDK-NODE-005", needs="chat")
-def test_node_error_mapping(node_setup: NodeSetup, node_results: NodeResults) -> None:
-    run = node_run(node_setup, node_results, "errors")
-    raise_for_error(run, expected="the two errors, caught", declinable=False)
-    cases = (
-        ("wrong_key", "AuthenticationError", "a request with a wrong key"),
-        ("unknown_model", "NotFoundError", "a request for an unknown model"),
-    )
-    for key, expected, situation in cases:
-        if key not in run.value:
-            continue  # no key configured: nothing to refuse
-        info = run.value[key]
-        if info is None:
-            raise wrong_value(run, f"{situation} raised nothing", expected=expected, actual="a normal return value")
-        error = NodeError(info)
-        if error.cls != expected:
-            raise Violation(
-                f"{run.client}: {situation} threw {error.cls}, not {expected}",
-                expected=expected,
-                actual=describe(error),
-                detail=details(error),
-                evidence=run.evidence,
-            )
-        if not isinstance(error.type, str) or not error.type:
-            raise Violation(
-                f"{run.client}: {expected}.type is empty: the client found no error object",
-                expected='.code, .type and .param read from {"error": {...}}',
-                actual=error_fields(error),
-                evidence=run.evidence,
-            )
-

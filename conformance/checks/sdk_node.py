@@ -1,0 +1,110 @@
+"""SDK-NODE-*: the pinned openai-node package run against the provider (conformance/sdk/node.py and
+sdk_node.mjs), each flow judged from what the client did; the openai-python oracle is in ``sdk.py``.
+"""
+
+from __future__ import annotations
+
+from conformance.checks.sdk import CHAT_FINISH_REASONS, in_band_error, same_vector, text_of, vectors
+from conformance.core.results import NotApplicable, Violation
+from conformance.engine import check
+from conformance.sdk import (
+    NodeError,
+    NodeResults,
+    NodeSetup,
+    SdkRun,
+    describe,
+    details,
+    error_fields,
+    raise_for_error,
+    wrong_value,
+)
+
+
+def node_run(node_setup: NodeSetup, node_results: NodeResults, flow: str) -> SdkRun:
+    if node_setup.modules is None:
+        raise NotApplicable(f"openai-node not run: {node_setup.reason}")
+    return node_results.run_of(flow)
+
+
+@check("SDK-NODE-001")
+def test_node_lists_models(node_setup: NodeSetup, node_results: NodeResults) -> None:
+    run = node_run(node_setup, node_results, "models")
+    raise_for_error(run, expected="the listed models")
+    ids = run.value.get("ids") if isinstance(run.value, dict) else None
+    if not ids or not all(isinstance(model_id, str) and model_id for model_id in ids):
+        raise wrong_value(
+            run, "client.models.list() gave no model ids", expected="at least one string id", actual=repr(ids)[:200]
+        )
+
+
+@check("SDK-NODE-002", needs="chat")
+def test_node_chat_completion(node_setup: NodeSetup, node_results: NodeResults) -> None:
+    run = node_run(node_setup, node_results, "chat")
+    raise_for_error(run, expected="a ChatCompletion")
+    text_of(run, run.value.get("content"), "choices[0].message.content")
+    if run.value.get("finish_reason") not in CHAT_FINISH_REASONS:
+        raise wrong_value(
+            run,
+            "choices[0].finish_reason is not a documented value",
+            expected=" or ".join(CHAT_FINISH_REASONS),
+            actual=repr(run.value.get("finish_reason")),
+        )
+
+
+@check("SDK-NODE-003", needs="chat")
+def test_node_chat_stream(node_setup: NodeSetup, node_results: NodeResults) -> None:
+    run = node_run(node_setup, node_results, "chat_stream")
+    if in_band_error(run):
+        raise NotApplicable(f"the provider reported an error mid-stream ({describe(run.error)})")
+    raise_for_error(run, expected="chunks to the end of the stream")
+    text_of(run, run.value.get("content"), "the assembled content of the stream")
+    if run.value.get("finish_reason") not in CHAT_FINISH_REASONS:
+        raise wrong_value(
+            run,
+            "no chunk carried a finish_reason",
+            expected=" or ".join(CHAT_FINISH_REASONS),
+            actual=repr(run.value.get("finish_reason")),
+        )
+
+
+@check("SDK-NODE-004", needs="embeddings")
+def test_node_embeddings_default_base64(node_setup: NodeSetup, node_results: NodeResults) -> None:
+    run = node_run(node_setup, node_results, "embeddings")
+    raise_for_error(run, expected="a CreateEmbeddingResponse with decoded vectors")
+    decoded = vectors(run, run.value.get("decoded") or [])
+    floats = run.value.get("floats") or []
+    if floats and isinstance(floats[0], list) and floats[0]:
+        same_vector(run, decoded[0], [float(v) for v in floats[0]], run)
+
+
+@check("SDK-NODE-005", needs="chat")
+def test_node_error_mapping(node_setup: NodeSetup, node_results: NodeResults) -> None:
+    run = node_run(node_setup, node_results, "errors")
+    raise_for_error(run, expected="the two errors, caught", declinable=False)
+    cases = (
+        ("wrong_key", "AuthenticationError", "a request with a wrong key"),
+        ("unknown_model", "NotFoundError", "a request for an unknown model"),
+    )
+    for key, expected, situation in cases:
+        if key not in run.value:
+            continue  # no key configured: nothing to refuse
+        info = run.value[key]
+        if info is None:
+            raise wrong_value(run, f"{situation} raised nothing", expected=expected, actual="a normal return value")
+        error = NodeError(info)
+        if error.cls != expected:
+            raise Violation(
+                f"{run.client}: {situation} threw {error.cls}, not {expected}",
+                expected=expected,
+                actual=describe(error),
+                detail=details(error),
+                evidence=run.evidence,
+            )
+        if not isinstance(error.type, str) or not error.type:
+            raise Violation(
+                f"{run.client}: {expected}.type is empty: the client found no error object",
+                expected='.code, .type and .param read from {"error": {...}}',
+                actual=error_fields(error),
+                evidence=run.evidence,
+            )
+
