@@ -35,7 +35,7 @@ LEVEL_MEANING = {
 #: Catalogue keys that, when an entry has them, say more about the requirement (and so about its level).
 #: ``notes`` and ``since`` are optional keys the loader accepts but does not keep on ``Requirement``;
 #: ``see_also`` is read as soon as the catalogue carries it.
-EXTRA_KEYS = ("notes", "since", "see_also")
+EXTRA_KEYS = ("notes", "since", "see_also", "level_note")
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the directory holding the conformance package
 
 
@@ -94,7 +94,7 @@ class Explanation:
     profile: str
     status: str
     tags: list[str]
-    breaks: list[str]
+    breaks: list[dict[str, str]]  # {client, how, shown_by}
     checks: list[CheckInfo]
     faults: list[FaultInfo]
     extra: dict[str, Any] = field(default_factory=dict)  # notes, since, see_also -- when the entry has them
@@ -277,7 +277,7 @@ def explain(requirement_id: str) -> Explanation:
         profile=profile_of(requirement),
         status=requirement.status,
         tags=list(requirement.tags),
-        breaks=list(requirement.breaks),
+        breaks=[entry.to_dict() for entry in requirement.breaks],
         checks=_check_infos(checks_of(requirement.id)),
         faults=faults,
         extra={key: raw[key] for key in EXTRA_KEYS if raw.get(key) not in (None, "", [])},
@@ -309,7 +309,12 @@ def render_text(explanation: Explanation) -> str:
         if key != "see_also":
             lines.append(f"{key:<11} {_extra_text(value)}")
     lines += ["", f"why {e.level}: when it is violated, these break ({len(e.breaks)}):"]
-    lines += [f"  - {client}" for client in e.breaks] or ["  (none listed)"]
+    for entry in e.breaks:
+        lines.append(f"  - {entry['client']}: {entry['how']}" if entry["how"] else f"  - {entry['client']}")
+        if entry["shown_by"]:
+            lines.append(f"      shown by {entry['shown_by']}")
+    if not e.breaks:
+        lines.append("  (none listed)")
 
     lines += ["", f"check{'s' if len(e.checks) != 1 else ''} ({len(e.checks)}):"]
     if not e.checks:

@@ -12,7 +12,16 @@ import yaml
 
 import conformance
 import conformance.core.catalogue
-from conformance.core.catalogue import CatalogueError, load_catalogue, parse_catalogue
+from conformance.core.catalogue import (
+    DOCS_PATTERN,
+    SOURCE_REF_PATTERN,
+    Break,
+    CatalogueError,
+    Requirement,
+    load_catalogue,
+    parse_catalogue,
+    shown_by_kind,
+)
 from conformance.engine.registry import PROBES, all_checks, check
 
 CATALOGUE = load_catalogue()
@@ -51,7 +60,8 @@ def test_every_requirement_has_a_proving_fault() -> None:
 
 VALID = {
     "id": "A-001", "level": "MUST", "title": "t", "statement": "s", "source": "s", "endpoint": "e",
-    "capability": "chat", "breaks": [], "faults": ["f"],
+    "capability": "chat", "breaks": [{"client": "openai-python", "how": "raises", "shown_by": "docs: seed 002"}],
+    "faults": ["f"],
 }  # fmt: skip
 
 
@@ -69,7 +79,14 @@ def entry(**changes: object) -> str:
         (entry(faults=[]), "proving fault"),
         (entry(colour="red"), "unknown key"),
         (entry(capability="tea"), "capability must be"),
-        (entry(breaks="everything"), "list of non-empty strings"),
+        (entry(breaks="everything"), "list of"),
+        (entry(breaks=["openai-python"]), r"A-001: breaks\[0\] must be a mapping"),
+        (entry(breaks=[{"client": "openai-python", "how": "x", "shown_by": "SDK-PY-001", "why": 1}]), "unknown key"),
+        (entry(breaks=[{"client": "", "how": "x"}]), "'client' must name"),
+        (entry(breaks=[{"client": "openai-python", "how": "x"}]), "A-001: a MUST needs"),
+        (entry(breaks=[{"client": "openai-python", "how": "x", "shown_by": "I tried it"}]), "is none of"),
+        (entry(breaks=[{"client": "openai-python", "how": "x", "shown_by": "SDK-PY-999"}]), "SDK-PY-999, which is not"),
+        (entry(level_note=3), "level_note"),
     ],
 )
 def test_malformed_entries_are_rejected(document: str, message: str) -> None:
@@ -111,3 +128,55 @@ def test_spec_dir_is_found_in_the_installed_layout(tmp_path: Path) -> None:
         assert module.spec_dir() == package / "spec"
     finally:
         del sys.modules["installed_catalogue"]
+
+
+# -- levels: a MUST is a client that breaks, shown ------------------------------------------------------
+
+
+def test_a_should_may_leave_shown_by_empty() -> None:
+    document = entry(level="SHOULD", breaks=[{"client": "openai-go", "how": "rejects the object"}])
+    requirement = parse_catalogue(document).requirements[0]
+    assert requirement.breaks[0].client == "openai-go"
+    assert requirement.breaks[0].shown_by == ""
+
+
+@pytest.mark.parametrize("requirement", [r for r in CATALOGUE.active if r.level.value == "MUST"], ids=str)
+def test_every_must_shows_a_client_breaking(requirement: Requirement) -> None:
+    assert any(entry.client and entry.how and entry.shown_by for entry in requirement.breaks)
+
+
+SHOWN_BY = [(r, b) for r in CATALOGUE.requirements for b in r.breaks if b.shown_by]
+
+
+@pytest.mark.parametrize(("requirement", "entry"), SHOWN_BY, ids=[f"{r.id}:{b.shown_by[:30]}" for r, b in SHOWN_BY])
+def test_shown_by_is_well_formed_evidence(requirement: Requirement, entry: Break) -> None:
+    kind = shown_by_kind(entry.shown_by)
+    assert kind is not None, entry.shown_by
+    if kind == "sdk":
+        sdk = CATALOGUE[entry.shown_by]
+        assert sdk.capability == "sdk"
+        # the SDK check fails on the same fault that proves the requirement: it shows the very behaviour
+        assert set(sdk.faults) & set(requirement.faults), (requirement.id, entry.shown_by)
+    elif kind == "source":
+        found = SOURCE_REF_PATTERN.match(entry.shown_by)
+        assert found is not None
+        assert found["ref"], f"{entry.shown_by}: name the release read (owner/repo@version)"
+        assert int(found["line"]) > 0
+        assert found.group(7), f"{entry.shown_by}: quote the line read after the reference"
+    else:
+        assert DOCS_PATTERN.match(entry.shown_by)
+
+
+def test_a_downgraded_requirement_says_why() -> None:
+    # a level_note is the justification of a level; it belongs to requirements that are not MUST
+    noted = [r for r in CATALOGUE.active if r.level_note]
+    assert noted
+    assert all(r.level.value != "MUST" for r in noted)
+
+
+def test_must_statements_match_their_level() -> None:
+    # a SHOULD whose statement still says MUST would read as a MUST in every report
+    wrong = [
+        r.id for r in CATALOGUE.active if r.level.value == "SHOULD" and r.level_note and " MUST " in f" {r.statement} "
+    ]
+    assert not wrong

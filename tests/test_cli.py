@@ -80,13 +80,16 @@ def test_clean_provider_exits_0_with_a_valid_report(reference_server: ReferenceS
 
 
 def test_must_failure_exits_1(reference_server: ReferenceServer, tmp_path: Path) -> None:
-    selection = "CHAT-STREAM-001,CHAT-STREAM-003,ERR-001"
+    # CHAT-STREAM-002 is a MUST (openai-python's JSONDecodeError); a missing [DONE] is only a SHOULD now
+    selection = "CHAT-STREAM-001,CHAT-STREAM-002,ERR-001"
     assert (
-        run_cli(reference_server.fault_base_url("stream-no-done"), tmp_path, "--quiet", "--requirements", selection)
+        run_cli(
+            reference_server.fault_base_url("stream-non-json-event"), tmp_path, "--quiet", "--requirements", selection
+        )
         == 1
     )
     report = read_report(tmp_path)
-    assert outcome_of(report, "CHAT-STREAM-003") == "FAIL"
+    assert outcome_of(report, "CHAT-STREAM-002") == "FAIL"
     assert report["summary"]["verdicts"]["client_compatible"] is False
 
 
@@ -208,11 +211,12 @@ def test_run_without_base_url_scores_the_embedded_provider(
 
 
 def test_run_with_a_fault_fails_its_requirement(tmp_path: Path) -> None:
-    argv = ["run", "--fault", "chat-wrong-object", "--requirements", "CHAT-001,CHAT-002", "--out", str(tmp_path)]
+    # a MUST fault (CHAT-002, the fault chat-wrong-object, is a SHOULD: no client breaks on it)
+    argv = ["run", "--fault", "chat-json-as-text-plain", "--requirements", "CHAT-001,CHAT-002", "--out", str(tmp_path)]
     assert main([*argv, "--quiet"]) == 1
     report = read_report(tmp_path)
-    assert (outcome_of(report, "CHAT-002"), outcome_of(report, "CHAT-001")) == ("FAIL", "PASS")
-    assert "chat-wrong-object" in report["target"]["name"]
+    assert (outcome_of(report, "CHAT-001"), outcome_of(report, "CHAT-002")) == ("FAIL", "PASS")
+    assert "chat-json-as-text-plain" in report["target"]["name"]
 
 
 # -- listings -------------------------------------------------------------------------------------------

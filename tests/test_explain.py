@@ -28,7 +28,7 @@ def test_every_active_requirement_explains_in_text_and_json(capsys: pytest.Captu
         requirement = load_catalogue()[requirement_id]
         assert data["id"] == requirement_id
         assert data["level"] == requirement.level.value
-        assert data["breaks"] == list(requirement.breaks)
+        assert data["breaks"] == [entry.to_dict() for entry in requirement.breaks]
         assert [f["name"] for f in data["faults"]] == list(requirement.faults)
         assert data["missing_faults"] == []
         assert {c["function"].rsplit(".", 1)[1] for c in data["checks"]} == {
@@ -50,8 +50,9 @@ def test_chat_stream_003_names_its_check_probe_and_fault(capsys: pytest.CaptureF
     assert "stream-no-done" in text
     assert FAULTS["stream-no-done"].summary in text
     assert FAULTS["stream-no-done"].seen_in in text
-    for client in load_catalogue()["CHAT-STREAM-003"].breaks:
-        assert client in text  # every "breaks" entry, not the first few
+    for entry in load_catalogue()["CHAT-STREAM-003"].breaks:
+        assert str(entry) in text  # every "breaks" entry ("client: how"), not the first few
+    assert "level_note" in text  # why it is not a MUST
 
     explanation = explain("chat-stream-003")  # ids are matched case-insensitively
     (check,) = explanation.checks
@@ -93,3 +94,10 @@ def test_an_id_like_nothing_suggests_the_listing(capsys: pytest.CaptureFixture[s
     assert suggest("ZZZZ") == []
     assert main(["explain", "ZZZZ"]) == 2
     assert "oai-conformance list" in capsys.readouterr().out
+
+
+def test_a_must_shows_who_breaks_and_the_evidence(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "ERR-001"]) == 0
+    text = capsys.readouterr().out
+    assert "  - openai-python: the APIStatusError's .type, .code and .param are None" in text
+    assert "      shown by SDK-PY-011" in text

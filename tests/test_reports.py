@@ -145,12 +145,13 @@ def test_renderers_are_pure(name: str, report: dict[str, Any], previous: dict[st
 def test_markdown_summarises_and_lists_every_failure(report: dict[str, Any]) -> None:
     text = render_markdown(report)
     assert text.startswith("## OpenAI compatibility: acme-gateway\n")
-    assert "**Score 55.6** · ❌ not client-compatible · ❌ not spec-conformant" in text
+    assert "**Score 57.1** · ❌ not client-compatible · ❌ not spec-conformant" in text
     failed = text.split("### What failed (5)")[1].split("### Unsupported")[0]
     for rid in ("CHAT-STREAM-003", "CHAT-004", "CMPL-001", "ERR-001", "ERR-013"):
         assert f"`{rid}`" in failed
     assert "`POST https://llm.acme.example/v1/chat/completions → 401`" in failed
-    assert "breaks: strict SSE clients" in failed
+    assert "breaks: strict SSE parsers; relays; inference-benchmarker: connection closed before completion" in failed
+    assert "breaks: openai-python: the APIStatusError's .type, .code and .param are None" in failed  # client: how
     unsupported = text.split("### Unsupported (2)")[1].split("<details>")[0]
     assert "`EMB-001`" in unsupported
     assert "`EMB-004`" in unsupported
@@ -281,7 +282,7 @@ def test_diff_sorts_changes(report: dict[str, Any], previous: dict[str, Any]) ->
     assert [c.id for c in diff.fixes] == ["MODELS-004"]
     assert [c.id for c in diff.added] == ["AUTH-001"]
     assert [c.id for c in diff.removed] == ["MODELS-008"]
-    assert diff.score_change == -20.6
+    assert diff.score_change == -19.1  # CHAT-STREAM-003, CMPL-001 are SHOULD now
     assert diff.exit_code == 1
 
 
@@ -331,7 +332,7 @@ def test_merge_lists_both_providers(report: dict[str, Any], previous: dict[str, 
     text = render_merge_markdown(matrix)
     assert "|  | acme-gateway | other-provider |" in text
     assert "| `MODELS-008` MUST Retrieving an unknown model is a 404 |  | ✅ |" in text  # blank: not run
-    assert "| **score** | 55.6 | 76.2 |" in text
+    assert "| **score** | 57.1 | 76.2 |" in text
     page = render_merge_html(matrix)
     assert "acme-gateway" in page
     assert "other-provider" in page
@@ -452,3 +453,27 @@ def test_check_html_verifies_the_dom(report: dict[str, Any]) -> None:
     assert check_html.verify_dom(rendered.replace("CHAT-004", "CHAT-XXX"), ids) == [
         "1 requirement id(s) missing: CHAT-004"
     ]
+
+
+# --- breaks: {client, how, shown_by} since schema 1.1; plain strings in older reports ---------------
+
+
+def test_report_rows_carry_breaks_as_objects(report: dict[str, Any]) -> None:
+    row = next(row for row in report["results"] if row["id"] == "ERR-001")
+    assert report["schema_version"] == "1.1"
+    assert row["breaks"][0] == {
+        "client": "openai-python",
+        "how": "the APIStatusError's .type, .code and .param are None",
+        "shown_by": "SDK-PY-011",
+    }
+
+
+def test_an_older_report_with_string_breaks_still_renders(previous: dict[str, Any]) -> None:
+    assert previous["schema_version"] == "1.0"
+    assert all(isinstance(entry, str) for row in previous["results"] for entry in row["breaks"])
+    validate_report(previous)
+    failing = with_outcome(previous, "ERR-001", "FAIL", "no envelope")
+    text = render_markdown(failing)
+    assert "breaks: openai-python (.code/.type/.param are None); openai-node" in text
+    assert render_junit(failing)
+    assert render_html(failing)

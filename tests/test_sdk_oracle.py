@@ -319,3 +319,37 @@ def test_an_exception_inside_the_sdk_after_an_answer_is_the_providers(reference_
     with pytest.raises(Violation, match="raised AttributeError"):
         sdk.raise_for_error(outcome.plain, expected="the models")
     assert not isinstance(outcome.plain.error, openai.OpenAIError)
+
+
+# -- readiness over structured breaks (schema 1.1): the client field, not substrings of free text -------------
+
+
+def _brow(rid: str, level: str, outcome: str, *clients: str) -> dict[str, Any]:
+    breaks = [{"client": c, "how": "raises", "shown_by": ""} for c in clients]
+    return {"id": rid, "level": level, "outcome": outcome, "breaks": breaks, "capability": "chat"}
+
+
+BROKEN_A = {"status": "broken", "failing": ["A"], "not_run": []}
+LIMITED_A = {"status": "limited", "failing": ["A"], "not_run": []}
+
+
+@pytest.mark.parametrize(
+    ("rows", "client", "expected"),
+    [
+        ([_brow("A", "MUST", "FAIL", "openai-python")], "openai-python", BROKEN_A),
+        ([_brow("A", "MUST", "FAIL", "openai-python")], "openai-python strict", BROKEN_A),
+        ([_brow("A", "MUST", "FAIL", "openai-python strict")], "openai-python", READY),
+        ([_brow("A", "SHOULD", "FAIL", "openai-python strict")], "openai-python strict", LIMITED_A),
+        ([_brow("A", "MUST", "FAIL", "openai-python < 1.66")], "openai-python", LIMITED_A),
+        ([_brow("A", "MUST", "FAIL", "openai-python 0.x")], "openai-python", LIMITED_A),
+        ([_brow("A", "MUST", "FAIL", "openai-node")], "openai-node", BROKEN_A),
+        # a client field that merely mentions another client's name does not name it
+        ([_brow("A", "MUST", "FAIL", "clients built on openai-python")], "openai-python", READY),
+        ([_brow("A", "MUST", "FAIL", "strict SSE parsers")], "strict SSE parsers", BROKEN_A),
+        ([_brow("A", "MUST", "FAIL", "EventSource")], "strict SSE parsers", BROKEN_A),
+        ([_brow("A", "SHOULD", "FAIL", "browsers")], "browsers via CORS", LIMITED_A),
+        ([_brow("A", "MUST", "PASS", "openai-node")], "openai-node", READY),
+    ],
+)
+def test_readiness_matches_the_client_field(rows: list[dict[str, Any]], client: str, expected: dict[str, Any]) -> None:
+    assert readiness({"results": rows})[client] == expected

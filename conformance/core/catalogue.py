@@ -2,7 +2,12 @@
 
 A requirement lives once, in the YAML file; code refers to it by id only. The loader rejects what
 would let catalogue and code drift apart: duplicate or malformed ids, unknown keys, unknown levels,
-a requirement without a proving fault.
+a requirement without a proving fault, a MUST without the evidence that a named client breaks.
+
+Every ``breaks`` entry is a ``Break``: the client, how it breaks (one line) and ``shown_by``, the
+evidence -- the id of one of our SDK checks (``SDK-PY-002``), a client source reference
+(``openai/openai-python src/openai/_streaming.py:58``, optionally followed by the line read), or
+``docs: <url or section>`` for an explicit MUST-style statement of the official description.
 """
 
 from __future__ import annotations
@@ -56,11 +61,57 @@ PROFILES = ("core", "extended", "legacy", "all")
 EXTENDED_CAPABILITIES = ("images", "moderations", "files")
 LEGACY_CAPABILITIES = ("edits", "engines", "fine_tunes")
 _REQUIRED = ("id", "level", "title", "statement", "source", "endpoint", "capability", "breaks", "faults")
-_OPTIONAL = ("tags", "status", "since", "notes")
+_OPTIONAL = ("tags", "status", "since", "notes", "level_note")
+_BREAK_KEYS = ("client", "how", "shown_by")
+#: ``shown_by``: one of our SDK checks, a client source line, or the official documentation.
+SDK_CHECK_PATTERN = re.compile(r"^SDK-(PY|NODE)-\d{3}$")
+SOURCE_REF_PATTERN = re.compile(
+    r"^(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)(@(?P<ref>[\w.-]+))? (?P<path>[^\s:]+):(?P<line>\d+)(-\d+)?( .+)?$"
+)
+DOCS_PATTERN = re.compile(r"^docs: \S.*$")
 
 
 class CatalogueError(ValueError):
     """The catalogue file is malformed; the message names the entry and the fix."""
+
+
+def shown_by_kind(shown_by: str) -> str | None:
+    """``"sdk"``, ``"source"``, ``"docs"`` or ``None`` (empty or malformed)."""
+    if SDK_CHECK_PATTERN.match(shown_by):
+        return "sdk"
+    if SOURCE_REF_PATTERN.match(shown_by):
+        return "source"
+    if DOCS_PATTERN.match(shown_by):
+        return "docs"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    """One client that breaks when the requirement is violated, how, and the evidence that it does."""
+
+    client: str
+    how: str = ""
+    shown_by: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.client}: {self.how}" if self.how else self.client
+
+    def to_dict(self) -> dict[str, str]:
+        return {"client": self.client, "how": self.how, "shown_by": self.shown_by}
+
+    @classmethod
+    def read(cls, value: Any) -> Break:
+        """A ``breaks`` entry of a saved report: a mapping, or a plain string (report schema 1.0)."""
+        if isinstance(value, str):
+            return cls(client=value)
+        if isinstance(value, dict):
+            return cls(
+                client=str(value.get("client") or ""),
+                how=str(value.get("how") or ""),
+                shown_by=str(value.get("shown_by") or ""),
+            )
+        return cls(client=str(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +123,11 @@ class Requirement:
     source: str
     endpoint: str
     capability: str
-    breaks: tuple[str, ...]
+    breaks: tuple[Break, ...]
     faults: tuple[str, ...]
     tags: tuple[str, ...] = ()
     status: str = "active"
+    level_note: str = ""
 
     @property
     def area(self) -> str:
@@ -95,10 +147,11 @@ class Requirement:
             "source": self.source,
             "endpoint": self.endpoint,
             "capability": self.capability,
-            "breaks": list(self.breaks),
+            "breaks": [entry.to_dict() for entry in self.breaks],
             "faults": list(self.faults),
             "tags": list(self.tags),
             "status": self.status,
+            "level_note": self.level_note,
         }
 
 
@@ -166,6 +219,40 @@ def _as_tuple(entry_id: str, key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _parse_break(entry_id: str, index: int, value: Any) -> Break:
+    where = f"{entry_id}: breaks[{index}]"
+    if not isinstance(value, dict):
+        raise CatalogueError(f"{where} must be a mapping {{client, how, shown_by}}, got {value!r}")
+    unknown = sorted(set(value) - set(_BREAK_KEYS))
+    if unknown:
+        raise CatalogueError(
+            f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(_BREAK_KEYS)}"
+        )
+    for key in _BREAK_KEYS:
+        if value.get(key) is not None and not isinstance(value[key], str):
+            raise CatalogueError(f"{where}: '{key}' must be a string, got {value[key]!r}")
+    client = (value.get("client") or "").strip()
+    if not client:
+        raise CatalogueError(f"{where}: 'client' must name the client that breaks")
+    shown_by = " ".join((value.get("shown_by") or "").split())
+    if shown_by and shown_by_kind(shown_by) is None:
+        raise CatalogueError(
+            f"{where}: shown_by {shown_by!r} is none of: an SDK check id (SDK-PY-002), a client source reference "
+            "('openai/openai-python src/openai/_streaming.py:58'), 'docs: <url or section>'"
+        )
+    return Break(client=client, how=" ".join((value.get("how") or "").split()), shown_by=shown_by)
+
+
+def _parse_breaks(entry_id: str, value: Any) -> tuple[Break, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise CatalogueError(
+            f"{entry_id}: 'breaks' must be a list of {{client, how, shown_by}} mappings, got {value!r}"
+        )
+    return tuple(_parse_break(entry_id, index, item) for index, item in enumerate(value))
+
+
 def parse_requirement(entry: Any) -> Requirement:
     if not isinstance(entry, dict):
         raise CatalogueError(f"every requirement must be a mapping, got {entry!r}")
@@ -195,6 +282,15 @@ def parse_requirement(entry: Any) -> Requirement:
     faults = _as_tuple(entry_id, "faults", entry["faults"])
     if not faults and status == "active":
         raise CatalogueError(f"{entry_id}: an active requirement needs at least one proving fault")
+    breaks = _parse_breaks(entry_id, entry["breaks"])
+    if level is Level.MUST and status == "active" and not any(b.how and b.shown_by for b in breaks):
+        raise CatalogueError(
+            f"{entry_id}: a MUST needs a breaks entry with client, how and shown_by (an SDK check, a client source "
+            "line or 'docs: ...'); without that evidence the requirement is a SHOULD"
+        )
+    level_note = entry.get("level_note") or ""
+    if not isinstance(level_note, str):
+        raise CatalogueError(f"{entry_id}: 'level_note' must be a string")
     return Requirement(
         id=entry_id,
         level=level,
@@ -203,10 +299,11 @@ def parse_requirement(entry: Any) -> Requirement:
         source=entry["source"].strip(),
         endpoint=entry["endpoint"].strip(),
         capability=entry["capability"],
-        breaks=_as_tuple(entry_id, "breaks", entry["breaks"]),
+        breaks=breaks,
         faults=faults,
         tags=_as_tuple(entry_id, "tags", entry.get("tags")),
         status=status,
+        level_note=" ".join(level_note.split()),
     )
 
 
@@ -221,6 +318,12 @@ def parse_catalogue(text: str) -> Catalogue:
         if requirement.id in seen:
             raise CatalogueError(f"{requirement.id}: duplicate id (ids are never reused)")
         seen.add(requirement.id)
+    for requirement in requirements:
+        for entry in requirement.breaks:
+            if shown_by_kind(entry.shown_by) == "sdk" and entry.shown_by not in seen:
+                raise CatalogueError(
+                    f"{requirement.id}: breaks shown_by {entry.shown_by}, which is not a requirement of the catalogue"
+                )
     digest = hashlib.sha256(text.encode()).hexdigest()
     return Catalogue(version=int(data.get("version", 1)), requirements=requirements, sha256=digest)
 

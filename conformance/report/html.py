@@ -21,6 +21,7 @@ from conformance.report.view import (
     SYMBOLS,
     Report,
     Row,
+    breaks_text,
     capabilities,
     client_readiness,
     counts_text,
@@ -55,6 +56,7 @@ def environment() -> jinja2.Environment:
     env.filters["pretty_body"] = pretty_body
     env.filters["score"] = fmt_score
     env.filters["first_line"] = first_line
+    env.filters["breaks_text"] = breaks_text
     env.filters["counts_text"] = counts_text
     env.globals.update(SYMBOLS=SYMBOLS, OUTCOMES=OUTCOMES, LEVELS=LEVELS, PROBLEMS=PROBLEMS)
     return env

@@ -25,7 +25,7 @@ from conformance.report.readiness import readiness
 if TYPE_CHECKING:
     from conformance.engine import RunRecord
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"
 
 
 def _iso(timestamp: float | None) -> str | None:
@@ -58,7 +58,7 @@ def requirement_results(record: RunRecord) -> list[dict[str, Any]]:
                 "capability": requirement.capability,
                 "endpoint": requirement.endpoint,
                 "source": requirement.source,
-                "breaks": list(requirement.breaks),
+                "breaks": [entry.to_dict() for entry in requirement.breaks],
                 "outcome": outcome.value,
                 "message": message,
                 "checks": [check.to_dict() for check in checks],

@@ -14,6 +14,7 @@ from typing import Any
 from conformance.report.view import (
     Report,
     Row,
+    breaks_text,
     client_readiness,
     exchange_line,
     first_line,
@@ -123,5 +124,5 @@ def _details(row: Row) -> str:
     elif row["message"]:
         lines.append(row["message"])
     if row["breaks"] and row["outcome"] != "ERROR":
-        lines.append(f"breaks: {', '.join(row['breaks'])}")
+        lines.append(f"breaks: {'; '.join(breaks_text(row))}")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from conformance.report.view import (
     SYMBOLS,
     Report,
     Row,
+    breaks_text,
     client_readiness,
     counts_text,
     exchange_line,
@@ -139,7 +140,7 @@ def _failure(row: Row) -> list[str]:
     if outcome == "ERROR":
         lines.append("  - this is a bug in the suite, not the provider's fault")
     elif row["breaks"]:
-        lines.append(f"  - breaks: {md.text(', '.join(row['breaks']))}")
+        lines.append(f"  - breaks: {md.text('; '.join(breaks_text(row)))}")
     evidence = first_evidence(row)
     if evidence:
         lines.append(f"  - evidence: {md.code(exchange_line(evidence))}")

@@ -1,24 +1,29 @@
 """Client readiness: for each kind of client, does it work with this provider? A pure function of report.json.
 
-Every requirement says in ``breaks`` which clients break when it fails. A client is
+Every requirement says in ``breaks`` which clients break when it fails, one ``{client, how, shown_by}``
+entry per client. A client is
 
-* **broken** when a failing (FAIL or TIMEOUT) MUST requirement names it,
+* **broken** when a failing (FAIL or TIMEOUT) MUST requirement names it as the ``client`` of an entry,
 * **limited** ("ready with limitations") when only failing SHOULD or MAY requirements name it, or the
-  only MUST ones name an *older release* of it (``openai-python < 1.66``),
+  only MUST ones name an *older release* of it (``openai-python < 1.66``, ``openai-python 0.x``),
 * **ready** otherwise.
 
-A ``breaks`` entry names a client when it contains (case-insensitively) one of the client's markers:
+An entry names a row's client when its ``client`` field, without a release qualifier, is one of the
+row's names (case-insensitively, the whole field):
 
 ================================  ==================================================================
-client                            markers
+row                               ``client`` values
 ================================  ==================================================================
-openai-python                     "openai-python" (but not "openai-python strict"), "every SDK"
-openai-python strict              "openai-python" (strict validation breaks wherever the lenient
-                                  client does), "every SDK"
-openai-node                       "openai-node", "every SDK"
-strict SSE parsers                "strict SSE", "EventSource", "SSE parser"
-browsers via CORS                 "browser", "CORS"
+openai-python                     openai-python
+openai-python strict              openai-python strict, openai-python (strict validation breaks
+                                  wherever the lenient client does)
+openai-node                       openai-node
+strict SSE parsers                strict SSE parsers, EventSource
+browsers via CORS                 browsers
 ================================  ==================================================================
+
+A saved report of schema 1.0 has free-text strings in ``breaks``; those are still matched the old way,
+by the markers they contain ("openai-python", "every SDK", "EventSource", "browser", …).
 
 ``not_run`` lists the client's own oracle requirements (capability ``sdk``) that were not judged (SKIP,
 e.g. node missing, or ERROR), so "ready" can be told apart from "never tried".
@@ -27,50 +32,70 @@ e.g. node missing, or ERROR), so "ready" can be told apart from "never tried".
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 READY, LIMITED, BROKEN = "ready", "limited", "broken"
 FAILED = ("FAIL", "TIMEOUT")
 NOT_RUN = ("SKIP", "ERROR")
 
-_OLDER_RELEASE = re.compile(r"openai-(python|node)\s*<\s*\d")
+#: ``openai-python < 1.66``, ``openai-node 3.x``, ``openai-python 0.x``: an older release of the client.
+_RELEASE = re.compile(r"^(?P<name>.+?)\s*(?:<\s*\d[\w.]*|\d+\.x|\d+\.\d+(?:\.\d+)?)$")
 
-
-def _names(*markers: str, unless: tuple[str, ...] = ()) -> Callable[[str], bool]:
-    def match(entry: str) -> bool:
-        lowered = entry.lower()
-        return any(m in lowered for m in markers) and not any(u in lowered for u in unless)
-
-    return match
-
-
-#: Client name → does a ``breaks`` entry name it. Order is the table's order.
-CLIENTS: dict[str, Callable[[str], bool]] = {
-    "openai-python": _names("openai-python", "every sdk", unless=("openai-python strict",)),
-    "openai-python strict": _names("openai-python", "every sdk"),
-    "openai-node": _names("openai-node", "every sdk"),
-    "strict SSE parsers": _names("strict sse", "eventsource", "sse parser"),
-    "browsers via CORS": _names("browser", "cors"),
+#: Row → the ``client`` values that name it. Order is the table's order.
+CLIENTS: dict[str, tuple[str, ...]] = {
+    "openai-python": ("openai-python",),
+    "openai-python strict": ("openai-python strict", "openai-python"),
+    "openai-node": ("openai-node",),
+    "strict SSE parsers": ("strict sse parsers", "eventsource"),
+    "browsers via CORS": ("browsers", "browsers via cors"),
 }
+
+#: Schema 1.0 reports: markers a free-text entry contains, and what it must not contain.
+_LEGACY: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "openai-python": (("openai-python", "every sdk"), ("openai-python strict",)),
+    "openai-python strict": (("openai-python", "every sdk"), ()),
+    "openai-node": (("openai-node", "every sdk"), ()),
+    "strict SSE parsers": (("strict sse", "eventsource", "sse parser"), ()),
+    "browsers via CORS": (("browser", "cors"), ()),
+}
+_LEGACY_OLDER = re.compile(r"openai-(python|node)\s*<\s*\d")
+
+
+def _client(entry: dict[str, Any]) -> tuple[str, bool]:
+    """(the client's name, lower case, without a release qualifier; whether a release qualifier was given)."""
+    client = " ".join(str(entry.get("client") or "").lower().split())
+    found = _RELEASE.match(client)
+    return (found["name"], True) if found else (client, False)
+
+
+def _named(row_client: str, entry: Any) -> tuple[bool, bool]:
+    """(does the entry name the row's client, is it only an older release of it)."""
+    if isinstance(entry, dict):
+        name, older = _client(entry)
+        return name in CLIENTS[row_client], older
+    text = str(entry).lower()
+    markers, unless = _LEGACY[row_client]
+    named = any(m in text for m in markers) and not any(u in text for u in unless)
+    return named, bool(_LEGACY_OLDER.search(text))
 
 
 def readiness(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """``{client: {"status": "ready"|"limited"|"broken", "failing": [ids], "not_run": [ids]}}``."""
     table: dict[str, dict[str, Any]] = {}
     rows = report.get("results") or []
-    for client, names in CLIENTS.items():
+    for client in CLIENTS:
         failing: list[str] = []
         not_run: list[str] = []
         broken = False
         for row in rows:
-            entries = [entry for entry in row.get("breaks") or [] if names(entry)]
-            if not entries:
+            matches = [_named(client, entry) for entry in row.get("breaks") or []]
+            matches = [m for m in matches if m[0]]
+            if not matches:
                 continue
             outcome = row.get("outcome")
             if outcome in FAILED:
                 failing.append(row["id"])
-                current = any(not _OLDER_RELEASE.search(entry.lower()) for entry in entries)
+                current = any(not older for _, older in matches)
                 broken = broken or (row.get("level") == "MUST" and current)
             elif outcome in NOT_RUN and row.get("capability") == "sdk":
                 not_run.append(row["id"])

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from conformance.core.results import CheckResult, Outcome
-from conformance.report.view import client_readiness
+from conformance.report.view import breaks_text, client_readiness
 
 READINESS_STYLES = {"ready": "green", "ready with limitations": "yellow", "broken": "bold red"}
 STYLES = {
@@ -115,7 +115,7 @@ def _render_failures(results: list[dict[str, Any]], console: Console) -> None:
         elif row["message"]:
             console.print(f"    {row['message']}", markup=False)
         if row["breaks"] and row["outcome"] != "ERROR":
-            console.print(f"    breaks:   {', '.join(row['breaks'])}", markup=False)
+            console.print(f"    breaks:   {'; '.join(breaks_text(row))}", markup=False)
 
 
 def _render_summary(report: dict[str, Any], console: Console, report_path: str | None) -> None:

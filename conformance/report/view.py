@@ -34,6 +34,28 @@ def load_report(path: str | Path) -> Report:
     return report
 
 
+def break_entries(row: Row) -> list[dict[str, str]]:
+    """A row's ``breaks`` as ``{client, how, shown_by}`` mappings; a saved report of schema 1.0 has plain strings."""
+    entries = []
+    for entry in row.get("breaks") or []:
+        if isinstance(entry, dict):
+            entries.append(
+                {
+                    "client": str(entry.get("client") or ""),
+                    "how": str(entry.get("how") or ""),
+                    "shown_by": str(entry.get("shown_by") or ""),
+                }
+            )
+        else:
+            entries.append({"client": str(entry), "how": "", "shown_by": ""})
+    return entries
+
+
+def breaks_text(row: Row) -> list[str]:
+    """Each ``breaks`` entry as "client: how" (just the client when how is not known)."""
+    return [f"{e['client']}: {e['how']}" if e["how"] else e["client"] for e in break_entries(row)]
+
+
 def provider(report: Report) -> str:
     return str(report["target"]["name"])
 
