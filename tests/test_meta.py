@@ -13,6 +13,10 @@ and re-judges the checks that read them. ``tests/test_meta_end_to_end.py`` keeps
 sockets through the CLI for the clean provider, every variation, one fault per site and every
 hostile fault.
 
+A MAY requirement is the other exception: a MAY is never a failure (conformance/engine/judge.py), so
+its proving fault makes it SKIP with "not offered (MAY): <title>" instead of FAIL, and it is in no row
+of the table. That SKIP is what the tests ask of it, so its check is still shown to see the behaviour.
+
 The property requirements (tagged "property") are the exception: the property run judges every
 answer of every operation, so it also notices most deviations a hand-written check owns, and listing
 every fault on them would say nothing. A fault they list must make them FAIL; for any other fault they
@@ -28,7 +32,8 @@ from pathlib import Path
 import pytest
 
 from conformance.core.catalogue import load_catalogue
-from conformance.core.results import CheckResult, Outcome
+from conformance.core.results import CheckResult, Level, Outcome
+from conformance.engine.judge import NOT_OFFERED
 from conformance.reference import FAULTS, ReferenceServer
 from tests.scoped_runs import CleanRun, clean_run, failing, outcomes, scoped_run
 from tests.suite_runs import PROPERTY, PROPERTY_FAULTS
@@ -40,6 +45,8 @@ for _requirement in CATALOGUE.active:
     for _fault in _requirement.faults:
         DECLARED.setdefault(_fault, set()).add(_requirement.id)
 VARIATIONS = sorted(name for name, fault in FAULTS.items() if fault.legal)
+# A MAY is never a failure: its proving faults make it SKIP "not offered (MAY): ..." (see the docstring).
+MAY = frozenset(r.id for r in CATALOGUE.active if r.level is Level.MAY)
 # Judged only when the behaviour occurs (e.g. an in-band stream error): SKIP on the clean provider.
 OBSERVATIONAL = {r.id for r in CATALOGUE.active if "observational" in r.tags}
 TABLE: dict[str, list[str]] = json.loads(
@@ -97,7 +104,7 @@ def test_clean_reference_provider_passes_every_requirement(clean: CleanRun) -> N
 def expected_table_row(fault: str) -> list[str]:
     """What the catalogue says a fault's row must be: the requirements listing it (the property ones
     only where a property requirement lists the fault: they are run for no other fault)."""
-    declared = DECLARED.get(fault, set())
+    declared = DECLARED.get(fault, set()) - MAY
     return sorted(declared if fault in PROPERTY_FAULTS else declared - PROPERTY)
 
 
@@ -109,13 +116,20 @@ def test_the_table_says_what_the_catalogue_says(fault: str) -> None:
 @pytest.mark.parametrize("fault", sorted(set(DECLARED) & set(SCOPED)))
 def test_fault_fails_exactly_its_requirements(judged: Judged, fault: str) -> None:
     results = judged(fault)
-    expected = DECLARED[fault]
+    expected = DECLARED[fault] - MAY
     observed = failing(results) - (PROPERTY - expected)
     found = outcomes(results)
     missing = {rid: found.get(rid) for rid in expected - observed if not node_skipped(results, rid)}
     extra = {r.requirement: r.message for r in results.values() if r.requirement in observed - expected}
     assert not missing, f"{fault} should make these FAIL, but they were: {missing}"
     assert not extra, f"{fault} also made these FAIL (list the fault on them, or make the fault narrower): {extra}"
+    not_offered = {
+        rid: (found.get(rid), [r.message for r in results.values() if r.requirement == rid])
+        for rid in DECLARED[fault] & MAY
+    }
+    for rid, (outcome, messages) in not_offered.items():
+        assert outcome is Outcome.SKIP, f"{fault} should make the MAY {rid} SKIP, not {outcome}"
+        assert any(m.startswith(f"{NOT_OFFERED}: ") for m in messages), f"{rid}: {messages}"
 
 
 @pytest.mark.parametrize("fault", SCOPED)

@@ -5,6 +5,9 @@ these runs keep the whole path honest -- argument parsing, the transport, report
 validation, the exit code -- for the clean provider, every legal variation, one fault per site and
 every hostile or timing fault (reference/faults/transport.py). Each must
 fail exactly its row of the fault table.
+
+A MAY is never a failure: the proving fault of a MAY requirement makes it SKIP with "not offered (MAY):
+<title>" in the whole run too (it is in no row of the table; see test_meta.py).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import pytest
 
 from conformance.cli import main
 from conformance.core.catalogue import load_catalogue
+from conformance.core.results import Level
+from conformance.engine.judge import NOT_OFFERED
 from conformance.reference import FAULTS, ReferenceServer
 from tests.conftest import TEST_KEY
 from tests.suite_runs import PROPERTY, PROPERTY_FAULTS
@@ -37,6 +42,7 @@ CASES = sorted({*VARIATIONS, *ONE_PER_SITE, *HOSTILE})
 CATALOGUE = load_catalogue()
 OBSERVATIONAL = sorted(r.id for r in CATALOGUE.active if "observational" in r.tags)
 NOT_PROPERTY = ",".join(r.id for r in CATALOGUE.active if r.id not in PROPERTY)
+MAY_FAULTS = sorted((r.id, fault) for r in CATALOGUE.active if r.level is Level.MAY for fault in r.faults)
 
 
 @dataclass(frozen=True)
@@ -96,3 +102,14 @@ def test_observational_requirement_passes_when_the_behaviour_occurs(
 ) -> None:
     passed_under = [v for v in VARIATIONS if cli_run(reference_server, v, tmp_path).outcomes[requirement_id] == "PASS"]
     assert passed_under, f"{requirement_id} never PASSes: no legal variation exercises it"
+
+
+@pytest.mark.parametrize(("requirement_id", "fault"), MAY_FAULTS)
+def test_a_may_is_skipped_as_not_offered(
+    reference_server: ReferenceServer, tmp_path: Path, requirement_id: str, fault: str
+) -> None:
+    run = cli_run(reference_server, fault, tmp_path)
+    row = next(row for row in run.report["results"] if row["id"] == requirement_id)
+    assert row["outcome"] == "SKIP"
+    assert row["message"].startswith(f"{NOT_OFFERED}: "), row["message"]
+    assert requirement_id not in run.failing

@@ -15,8 +15,33 @@ def test_missing_key_is_401(keyed: None, no_key_chat: Exchange) -> None:
 
 
 @check("AUTH-002", needs="chat")
+def test_wrong_key_is_refused(keyed: None, wrong_key_chat: Exchange) -> None:
+    # Any 4xx raises an APIStatusError subclass in both SDKs (openai-python _client.py _make_status_error:
+    # 400 → BadRequestError, 401 → AuthenticationError, 403 → PermissionDeniedError, ...); only a 2xx (no
+    # exception) or a 5xx (retried, then InternalServerError) breaks them. "Exactly 401" is AUTH-006.
+    exchange = wrong_key_chat
+    expect.answered(exchange)
+    assert exchange.status is not None
+    if not 400 <= exchange.status < 500:
+        raise Violation(
+            "A request with a wrong key was not refused with a 4xx",
+            expected="a 4xx status (401) with the error envelope",
+            actual=f"{exchange.status} {exchange.reason}",
+            detail=expect.short(exchange.text, 200),
+            evidence=exchange,
+        )
+    if expect.error_envelope_or_none(exchange) is None:
+        raise NotApplicable(f"refused with {exchange.status}, but without the error envelope (see ERR-001)")
+
+
+@check("AUTH-006", needs="chat")
 def test_wrong_key_is_401(keyed: None, wrong_key_chat: Exchange) -> None:
-    expect.status(wrong_key_chat, 401, title="A request with a wrong key was not refused with 401")
+    exchange = wrong_key_chat
+    expect.answered(exchange)
+    assert exchange.status is not None
+    if not 400 <= exchange.status < 500:
+        raise NotApplicable(f"a wrong key was answered {exchange.status}, not refused (see AUTH-002)")
+    expect.status(exchange, 401, title="A request with a wrong key was refused, but not with 401")
 
 
 @check("AUTH-003")

@@ -69,6 +69,9 @@ def test_errors_are_never_2xx(api_errors: list[Exchange]) -> None:
 
 @check("ERR-005", needs="chat")
 def test_unknown_model_is_404_model_not_found(unknown_model_chat: Exchange) -> None:
+    expect.answered(unknown_model_chat)
+    if unknown_model_chat.status is not None and unknown_model_chat.status >= 500:
+        raise NotApplicable(f"an unknown model is a {unknown_model_chat.status} (see ERR-006)")
     expect.status(unknown_model_chat, 404, title="An unknown model is not a 404")
     error = expect.error_envelope_or_none(unknown_model_chat)
     # Only a present `code` is judged here; its absence is ERR-002's verdict (one rule, one verdict).

@@ -4,6 +4,10 @@ A ``Violation`` is FAIL (a ``ProviderTimeout`` TIMEOUT), ``Unsupported`` is UNSU
 ``NotApplicable`` or a spent budget is SKIP, and anything else is ERROR: a bug of ours, never blamed on
 the provider. Checks are pure: they read recorded exchanges and raise; judging one twice gives the
 same result.
+
+A MAY is never a failure: a provider that does not offer what a MAY requirement describes is within the
+contract, so a Violation of a MAY requirement is SKIP "not offered (MAY): <title>" (decided here, once,
+for every check; a timeout stays a TIMEOUT).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from conformance.core.catalogue import DECLARABLE_CAPABILITIES
 from conformance.core.results import (
     CheckResult,
     Evidence,
+    Level,
     NotApplicable,
     Outcome,
     Unsupported,
@@ -29,6 +34,7 @@ from conformance.transport.exchange import Exchange, Redactor
 from conformance.transport.limits import BudgetExhausted
 
 DECLARED_ABSENT = "not among the declared capabilities (--capabilities)"
+NOT_OFFERED = "not offered (MAY)"
 
 
 def preconditions(state: RunState, definition: CheckDef) -> None:
@@ -87,6 +93,13 @@ def call(state: RunState, definition: CheckDef) -> None:
     definition.func(**args)
 
 
+def optional_absent(error: BaseException | None, level: Level) -> NotApplicable | None:
+    """A MAY requirement's failure, as the SKIP it is: the behaviour is optional, its absence no finding."""
+    if level is Level.MAY and isinstance(error, Violation) and error.outcome is Outcome.FAIL:
+        return NotApplicable(f"{NOT_OFFERED}: {error.title}")
+    return None
+
+
 def judge(state: RunState, definition: CheckDef) -> CheckResult:
     started = time.perf_counter()
     try:
@@ -94,6 +107,7 @@ def judge(state: RunState, definition: CheckDef) -> CheckResult:
         error: BaseException | None = None
     except Exception as exc:
         error = exc
+    error = optional_absent(error, state.catalogue[definition.requirement].level) or error
     outcome, message, violation = classify(error, state.client.redact)
     return CheckResult(
         requirement=definition.requirement,

@@ -8,6 +8,7 @@ from typing import Any
 from conformance import expect
 from conformance.core.results import NotApplicable
 from conformance.engine import probe
+from conformance.probes.base_url import Sent, send_following
 from conformance.transport.client import HttpClient
 from conformance.transport.exchange import Exchange
 
@@ -59,5 +60,6 @@ def listed_model_retrievals(models_listing: Exchange, client: HttpClient) -> tup
 
 
 @probe
-def models_trailing_slash(client: HttpClient) -> Exchange:
-    return client.request("GET", "models/")
+def models_trailing_slash(client: HttpClient) -> Sent:
+    # A same-origin 307/308 is followed once, as the SDKs follow it (see probes/base_url.py).
+    return send_following(client, "GET", "models/")

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.types import ASGIApp, Scope
 
 from ._asgi import intercept
-from ._registry import fault
+from ._registry import fault, variation
 
 _SPA_PAGE = b"<!doctype html><html><head><title>Chat UI</title></head><body><div id=root></div></body></html>"
 
@@ -26,20 +26,39 @@ def _doubled_prefix_html(value: ASGIApp, **_: Any) -> ASGIApp:
     )
 
 
-@fault(
-    "post-trailing-slash-redirect",
-    site="asgi",
-    summary="POST to a path with a trailing slash is redirected (307).",
-    seen_in="Starlette/FastAPI redirect_slashes default; open-webui/open-webui#8317",
-)
-def _post_trailing_slash_redirect(value: ASGIApp, **_: Any) -> ASGIApp:
+def _trailing_slash_redirect(value: ASGIApp, status: int) -> ASGIApp:
     def decide(scope: Scope) -> Any:
         path = scope["path"]
         if scope["method"] == "POST" and path.endswith("/") and len(path) > 1:
-            return 307, {"location": path.rstrip("/"), "content-type": "text/plain"}, b""
+            # Relative to the request (../completions from .../chat/completions/), so that it stays on the
+            # faulty app wherever it is mounted; Starlette sends the same target as an absolute URL.
+            location = "../" + path.rstrip("/").rsplit("/", 1)[-1]
+            return status, {"location": location, "content-type": "text/plain"}, b""
         return None
 
     return intercept(value, decide)
+
+
+@variation(
+    "post-trailing-slash-307",
+    site="asgi",
+    summary="POST to a path with a trailing slash is redirected (307) to the path without it, where it is served.",
+    seen_in="Starlette/FastAPI redirect_slashes default; open-webui/open-webui#8317. Legal: openai-python "
+    "(follow_redirects=True) and openai-node (fetch) re-send the POST with its body",
+)
+def _post_trailing_slash_307(value: ASGIApp, **_: Any) -> ASGIApp:
+    return _trailing_slash_redirect(value, 307)
+
+
+@fault(
+    "post-trailing-slash-301",
+    site="asgi",
+    summary="POST to a path with a trailing slash is redirected with 301 Moved Permanently.",
+    seen_in="the same slash redirect with a permanent status: Werkzeug/Flask strict_slashes before 2.0 (301), "
+    "nginx `rewrite ^(.+)/$ $1 permanent`; open-webui/open-webui#8317; a followed 301 turns the POST into a GET",
+)
+def _post_trailing_slash_301(value: ASGIApp, **_: Any) -> ASGIApp:
+    return _trailing_slash_redirect(value, 301)
 
 
 @fault(
