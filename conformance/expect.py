@@ -68,14 +68,38 @@ def status(exchange: Exchange, *expected: int, title: str = "Unexpected HTTP sta
     return exchange.status
 
 
+# "Declined honestly" (ARCHITECTURE.md), the one rule every check, probe, SDK oracle and the property run
+# use: a 4xx of these with the error envelope, to a request for an optional capability or an endpoint
+# the provider does not offer, is UNSUPPORTED. A 5xx is never a decline. For a request that is meant to
+# be refused (an invalid value), 400 and 422 are the refusal itself, so only the statuses that say
+# "not offered here" count.
+DECLINES = frozenset({400, 404, 405, 422, 501})
+NOT_OFFERED = frozenset({404, 405, 501})
+
+
+def declines(status: int | None, enveloped: bool, *, refusable: bool = False) -> bool:
+    """Whether an answer with ``status`` (and the error envelope or not) declines the capability."""
+    return enveloped and status in (NOT_OFFERED if refusable else DECLINES)
+
+
+def declined(exchange: Exchange, *, refusable: bool = False) -> bool:
+    """Whether ``exchange`` is an honest refusal of the capability (see :data:`DECLINES`)."""
+    return exchange.ok and declines(exchange.status, error_envelope_or_none(exchange) is not None, refusable=refusable)
+
+
+def decline(exchange: Exchange, what: str, *, refusable: bool = False) -> None:
+    """Raise Unsupported when ``exchange`` honestly declines ``what``."""
+    if declined(exchange, refusable=refusable):
+        raise Unsupported(f"{what}: the provider answered {exchange.status} with an error envelope")
+
+
 def success(exchange: Exchange, what: str) -> None:
-    """A 2xx answer; an honest 404/501 with an error envelope means the provider does not offer ``what``."""
+    """A 2xx answer; an honest refusal (:func:`declined`) means the provider does not offer ``what``."""
     answered(exchange)
     assert exchange.status is not None
     if 200 <= exchange.status < 300:
         return
-    if exchange.status in (404, 405, 501) and error_envelope_or_none(exchange) is not None:
-        raise Unsupported(f"{what}: the provider answered {exchange.status} with an error envelope")
+    decline(exchange, what)
     raise Violation(
         f"{what} failed",
         expected="HTTP 2xx",

@@ -28,9 +28,9 @@ def judged(stream: StreamExchange) -> list[Item]:
 
 
 def declined(stream: StreamExchange, feature: str) -> None:
-    """A 400/404/501 with an error envelope is an honest refusal of an optional feature."""
+    """An honest refusal of an optional feature (expect.declined) is UNSUPPORTED."""
     expect.answered(stream)
-    if stream.status in (400, 404, 422, 501) and expect.error_envelope_or_none(stream) is not None:
+    if expect.declined(stream):
         raise Unsupported(f"the provider refuses {feature} ({stream.status} with an error envelope)")
 
 

@@ -192,7 +192,7 @@ def judge_helper_text(run: SdkRun) -> None:
 def judge_helper_tools(run: SdkRun) -> None:
     exc = run.error
     status = getattr(exc, "status_code", None)
-    if status in (400, 404, 422, 501) and run.exchanges and _enveloped(run):
+    if run.exchanges and expect.declines(status, _enveloped(run)):
         raise Unsupported(f"the provider refuses tools ({describe(exc)})")
     raise_for_error(run, expected="the accumulated ChatCompletion with its tool call")
     call = read(run, run.value, ".choices[0].message.tool_calls[0]")

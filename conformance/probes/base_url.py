@@ -57,10 +57,12 @@ def same_origin_target(exchange: Exchange) -> str | None:
     return where if origin(where) == origin(exchange.url) else None
 
 
-def send_following(client: HttpClient, method: str, path: str, *, json_body: Any = None) -> Sent:
-    exchange = client.request(method, path, json_body=json_body)
+def send_following(
+    client: HttpClient, method: str, path: str, *, json_body: Any = None, headers: dict[str, str] | None = None
+) -> Sent:
+    exchange = client.request(method, path, json_body=json_body, headers=headers)
     where = same_origin_target(exchange)
-    followed = client.request(method, where, json_body=json_body) if where else None
+    followed = client.request(method, where, json_body=json_body, headers=headers) if where else None
     return Sent(path, exchange, followed)
 
 

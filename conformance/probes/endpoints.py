@@ -86,8 +86,8 @@ def send_multipart(
 
 
 def declined(exchange: Exchange) -> bool:
-    """An honest refusal of the whole endpoint: 404/405/501 with the error envelope."""
-    return exchange.ok and exchange.status in (404, 405, 501) and expect.error_envelope_or_none(exchange) is not None
+    """An honest refusal of the endpoint family (the one rule: :func:`conformance.expect.declined`)."""
+    return expect.declined(exchange)
 
 
 def succeeded(exchange: Exchange) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from conformance import builders
 from conformance.engine import probe
+from conformance.probes.base_url import Sent, send_following
 from conformance.target import Target
 from conformance.transport.client import HttpClient
 from conformance.transport.exchange import Exchange, StreamExchange
@@ -97,10 +98,10 @@ def transport_models_json(client: HttpClient) -> Exchange:
 
 
 @probe
-def transport_chat_post(client: HttpClient, chat_model: str) -> Exchange:
-    """TRANSPORT-008: a one-token chat completion."""
+def transport_chat_post(client: HttpClient, chat_model: str) -> Sent:
+    """TRANSPORT-008: a one-token chat completion; a same-origin 307/308 is followed, as the SDKs do."""
     body = builders.chat_body(chat_model, client.target, max_tokens=1)
-    return client.request("POST", "chat/completions", json_body=body, headers=tag("TRANSPORT-008"))
+    return send_following(client, "POST", "chat/completions", json_body=body, headers=tag("TRANSPORT-008"))
 
 
 @probe

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from conformance.builders import WRONG_KEY
 from conformance.core.catalogue import DECLARABLE_CAPABILITIES
+from conformance.expect import declines
 from conformance.property.evidence import (
     case_body,
     caused_by,
@@ -255,8 +256,8 @@ class HandBuilt:
 
     def _declined(self) -> set[str]:
         """Capabilities the provider honestly declines: not declared by the user, and every hand-built
-        request for them answered 404 or 501 with the error envelope (the hand-written checks report
-        these UNSUPPORTED; the property run leaves them out)."""
+        request for them an honest refusal by the one rule (conformance.expect.declines; the hand-written
+        checks report these UNSUPPORTED; the property run leaves them out)."""
         if getattr(self.target, "capabilities", None) is not None:
             return set()
         answers: dict[str, list[StResponse | None]] = {}
@@ -267,7 +268,7 @@ class HandBuilt:
         return {
             capability
             for capability, responses in answers.items()
-            if all(r is not None and r.status_code in (404, 501) and not envelope_problem(r.content) for r in responses)
+            if all(r is not None and declines(r.status_code, not envelope_problem(r.content)) for r in responses)
         }
 
     def _edge_cases(self, declined: set[str]) -> None:

@@ -147,11 +147,11 @@ def _cause(exc: BaseException) -> str | None:
 
 
 def _declined(run: SdkRun, exc: BaseException) -> bool:
-    """An honest refusal of the whole capability: 404/405/501 with the error envelope."""
+    """An honest refusal of the capability, by the one rule (:func:`conformance.expect.declines`)."""
     status = exc.status if isinstance(exc, NodeError) else getattr(exc, "status_code", None)
-    if status not in (404, 405, 501) or not run.exchanges:
+    if not run.exchanges:
         return False
-    return expect.error_envelope_or_none(run.exchanges[-1]) is not None
+    return expect.declines(status, expect.error_envelope_or_none(run.exchanges[-1]) is not None)
 
 
 def raise_for_error(run: SdkRun, *, expected: str, declinable: bool = True) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ApiError
 from ._asgi import on
-from ._registry import fault
+from ._registry import fault, variation
 from ._stream import choices, chunks, each_choice, plain_only
 
 # usage --------------------------------------------------------------------------------------------
@@ -48,10 +48,10 @@ def _usage_missing(value: list[Any], **_: Any) -> list[Any]:
     return value if index is None else [item for i, item in enumerate(value) if i != index]
 
 
-@fault(
+@variation(
     "stream-options-rejected",
     site="request",
-    summary="stream_options is refused with a 400.",
+    summary="stream_options is refused with a 400 and the error envelope: declined honestly (UNSUPPORTED).",
     seen_in="vercel/ai#1578 (Groq: property 'stream_options' is unsupported)",
 )
 def _options_rejected(value: Any, *, path: str = "", **_: Any) -> Any:

@@ -129,7 +129,9 @@ def _images_url_not_served(value: dict[str, Any], *, route: str = "", **_: Any) 
 @fault(
     "images-edits-rejects-multipart",
     site="asgi",
-    summary="POST /images/edits only parses JSON: the documented multipart upload gets a 400.",
+    summary="POST /images/edits only parses JSON: the documented multipart upload gets a 400 with the error "
+    "envelope. IMG-007 takes it as edits declined (UNSUPPORTED); the claimed images capability never "
+    "answering edits with a 2xx is PROP-008's finding.",
     seen_in="gateways that proxy every route as JSON (multipart image edits unsupported)",
 )
 def _images_edits_rejects_multipart(value: ASGIApp, **_: Any) -> ASGIApp:
@@ -149,6 +151,16 @@ def _images_edits_rejects_multipart(value: ASGIApp, **_: Any) -> ASGIApp:
 )
 def _images_variations_ignores_n(value: dict[str, Any], *, route: str = "", **_: Any) -> dict[str, Any]:
     return without(value, "n") if route == "variations" else value
+
+
+@fault(
+    "images-edits-ignores-n",
+    site="images.request",
+    summary="Image edits return one image whatever n asks for.",
+    seen_in="gateways that map edits onto a single-image upstream call",
+)
+def _images_edits_ignores_n(value: dict[str, Any], *, route: str = "", **_: Any) -> dict[str, Any]:
+    return without(value, "n") if route == "edits" else value
 
 
 @fault(
