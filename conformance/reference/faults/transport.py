@@ -332,12 +332,16 @@ def _rate_limit_forever(value: ASGIApp, **_: Any) -> ASGIApp:
 @variation(
     "transport-rate-limit-bursts",
     site="asgi",
-    summary="Every seventh request is refused once with 429 and retry-after-ms: 20; the retry is served.",
+    summary="Every seventh request is refused with 429 and retry-after-ms: 20, each at most once: the retry is served.",
     seen_in="OpenAI and Azure OpenAI rate limits (429 with retry-after-ms / Retry-After): a polite client "
     "waits and is served",
 )
 def _rate_limit_bursts(value: ASGIApp, **_: Any) -> ASGIApp:
     count = 0
+    # A request is refused at most once: its retry is served whatever arrived meanwhile (with requests in
+    # flight side by side, "every seventh" could otherwise land on the retry too, and a third refusal
+    # would spend the client's retries -- a verdict that depended on timing).
+    refused: set[tuple[str, str, bytes]] = set()
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         nonlocal count
@@ -345,13 +349,31 @@ def _rate_limit_bursts(value: ASGIApp, **_: Any) -> ASGIApp:
         # official clients with retries off, and which of their requests drew a 429 would depend on
         # how many requests earlier checks happened to make.
         agent = next((v for k, v in scope.get("headers", []) if k == b"user-agent"), b"")
-        if scope["type"] == "http" and agent.startswith(b"oai-conformance/"):
-            count += 1
-            if count % 7 == 0:
-                await drain(receive)
-                headers = {"content-type": "application/json", "retry-after": "1", "retry-after-ms": "20"}
-                await answer(send, 429, headers, json.dumps(_RATE_LIMITED).encode())
-                return
-        await value(scope, receive, send)
+        if scope["type"] != "http" or not agent.startswith(b"oai-conformance/"):
+            await value(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        request = (scope["method"], scope["path"] + "?" + scope.get("query_string", b"").decode("latin-1"), body)
+        count += 1
+        if count % 7 == 0 and request not in refused:
+            refused.add(request)
+            headers = {"content-type": "application/json", "retry-after": "1", "retry-after-ms": "20"}
+            await answer(send, 429, headers, json.dumps(_RATE_LIMITED).encode())
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await value(scope, replay, send)
 
     return middleware
