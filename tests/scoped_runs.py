@@ -24,7 +24,7 @@ from typing import Any
 from conformance.core.catalogue import load_catalogue
 from conformance.core.results import CheckResult, Outcome, aggregate
 from conformance.engine import RunState, execute, select
-from conformance.engine.registry import PROBES, ROOT, CheckDef
+from conformance.engine.registry import PROBES, CheckDef
 from conformance.reference import FAULTS, ReferenceServer
 from conformance.target import Target
 from tests.conftest import TEST_KEY
@@ -33,9 +33,6 @@ from tests.suite_runs import MODELS, PROPERTY, PROPERTY_FAULTS
 # Sites every request passes (the app's policy, the outermost middleware): a fault there can change
 # anything, so its run re-sends everything.
 EVERYWHERE = frozenset({"policy", "asgi"})
-# Probes whose requests carry no label (none today: every stack sends through the policy, and threads
-# that send for a probe name it).
-OPAQUE_ROOTS: tuple[str, ...] = ()
 
 
 def new_state(base_url: str, *, only: frozenset[str] | None = None, trace: bool = False) -> RunState:
@@ -52,7 +49,6 @@ class CleanRun:
     results: dict[str, CheckResult]  # by check name
     values: dict[str, tuple[Any, BaseException | None]]  # by probe name
     sites: dict[str, frozenset[str]]  # the fault sites each probe's requests passed
-    opaque: frozenset[str]  # probes whose requests carry no label
     reads: dict[str, frozenset[str]]  # the probes each probe read (arguments and any it asked for)
 
     def upstream(self, names: set[str]) -> set[str]:
@@ -77,9 +73,7 @@ def clean_run(server: ReferenceServer) -> CleanRun:
     state.close()
     sites = {name: server.traced_sites(name) for name in values}
     reads = {name: frozenset(state.probes.reads.get(name, ())) for name in values}
-    clean = CleanRun(checks, {r.check: r for r in results}, values, sites, frozenset(), reads)
-    clean.opaque = frozenset(n for n in values if ({n} | clean.upstream({n})) & set(OPAQUE_ROOTS))
-    return clean
+    return CleanRun(checks, {r.check: r for r in results}, values, sites, reads)
 
 
 def resent_for(clean: CleanRun, site: str, *, property_tests: bool) -> set[str]:
@@ -87,7 +81,7 @@ def resent_for(clean: CleanRun, site: str, *, property_tests: bool) -> set[str]:
     if site in EVERYWHERE:
         changed = set(clean.values)
     else:
-        changed = {name for name, sites in clean.sites.items() if site in sites} | set(clean.opaque)
+        changed = {name for name, sites in clean.sites.items() if site in sites}
     if not property_tests:
         changed.discard("property_run")
     # The requests sent before a changed one (an upload before the read of its id) go to the faulty app
@@ -102,11 +96,6 @@ def resent_for(clean: CleanRun, site: str, *, property_tests: bool) -> set[str]:
     return changed
 
 
-def _sends_itself(definition: CheckDef) -> bool:
-    # A check that takes the client or the run sends its own requests while it is judged.
-    return bool({"client", ROOT} & set(definition.argnames))
-
-
 def scoped_run(server: ReferenceServer, clean: CleanRun, fault: str) -> dict[str, CheckResult]:
     """The check results for ``fault``: clean ones where the fault cannot reach, re-judged elsewhere."""
     property_tests = fault in PROPERTY_FAULTS or FAULTS[fault].legal
@@ -114,12 +103,12 @@ def scoped_run(server: ReferenceServer, clean: CleanRun, fault: str) -> dict[str
     only = None if property_tests else frozenset(r.id for r in load_catalogue().active if r.id not in PROPERTY)
     state = new_state(server.fault_base_url(fault), only=only)
     # Probes that send nothing (the target, the client, the models) belong to the new run.
-    pure = {n for n in clean.values if not clean.sites.get(n) and n not in clean.opaque}
+    pure = {n for n in clean.values if not clean.sites.get(n)}
     for name, (value, error) in clean.values.items():
         if name not in resent and name not in pure:
             state.probes.preset(name, value, error)
     checks = [c for c in clean.checks if only is None or c.requirement in only]
-    rejudged = [c for c in checks if _sends_itself(c) or ({*c.argnames} | clean.upstream({*c.argnames})) & resent]
+    rejudged = [c for c in checks if ({*c.argnames} | clean.upstream({*c.argnames})) & resent]
     results = dict(clean.results)
     fresh: list[CheckResult] = []
     execute(state, rejudged, fresh)

@@ -49,6 +49,13 @@ def test_every_check_reads_only_registered_probes() -> None:
     assert not {name: args for name, args in unknown.items() if args}
 
 
+def test_no_check_can_send_a_request() -> None:
+    # Checks judge recorded exchanges; a request a check needs is a probe (ARCHITECTURE.md). The meta-tests'
+    # scoping relies on it: a check is judged again only when a probe it reads is sent again.
+    senders = {c.name for c in all_checks() if {"client", "run_state", "python_sdk"} & set(c.argnames)}
+    assert not senders
+
+
 def test_checks_live_in_the_module_of_their_area() -> None:
     # conformance/checks/<area>.py mirrors conformance/probes/<area>.py and reference/faults/<area>.py.
     assert {c.module for c in all_checks()} <= {p.stem for p in Path(conformance.__file__).parent.glob("checks/*.py")}

@@ -48,7 +48,6 @@ class ProbeCache:
         self._planned: frozenset[str] = frozenset()
         self._closed = False
         self.teardown_errors: list[str] = []
-        self.durations: dict[str, float] = {}  # seconds each probe took, its dependencies excluded
         self.reads: dict[str, set[str]] = {}  # the probes each probe read, its arguments and any it asked for
         # Which probe the current thread is computing (the transport labels its requests with it).
         self.current = threading.local()
@@ -106,13 +105,9 @@ class ProbeCache:
                         self.get(earlier)
             self.current.name = name
             args = {arg: self._state if arg == ROOT else self.get(arg) for arg in definition.argnames}
-            started = time.perf_counter()
-            try:
-                value = definition.func(**args)
-                if definition.generator:
-                    value = self._set_up(name, value)
-            finally:
-                self.durations[name] = time.perf_counter() - started
+            value = definition.func(**args)
+            if definition.generator:
+                value = self._set_up(name, value)
             slot.value = value
         except BaseException as exc:
             slot.error, slot.traceback = exc, exc.__traceback__

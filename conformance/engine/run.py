@@ -11,7 +11,7 @@ from conformance.builders import ModelChoice
 from conformance.core.catalogue import Catalogue
 from conformance.core.results import CheckResult
 from conformance.engine.judge import judge
-from conformance.engine.registry import CheckDef, all_checks, closure, reads_slow
+from conformance.engine.registry import CheckDef, all_checks, reads_slow
 from conformance.engine.state import RunState
 from conformance.target import Target
 from conformance.transport.exchange import Redactor
@@ -99,7 +99,3 @@ def execute(
     if timings is not None:
         timings.update(send_s=judging - sending, judge_s=time.perf_counter() - judging)
     return True
-
-
-def needed_probes(checks: list[CheckDef]) -> set[str]:
-    return closure(name for c in checks for name in c.argnames)
