@@ -85,11 +85,6 @@ def send_multipart(
     return client.request("POST", path, content=body, headers={"content-type": content_type})
 
 
-def declined(exchange: Exchange) -> bool:
-    """An honest refusal of the endpoint family (the one rule: :func:`conformance.expect.declined`)."""
-    return expect.declined(exchange)
-
-
 def succeeded(exchange: Exchange) -> bool:
     return exchange.ok and exchange.status is not None and 200 <= exchange.status < 300
 
@@ -107,7 +102,7 @@ def body_object(exchange: Exchange) -> dict[str, Any] | None:
 def created_id(exchange: Exchange, what: str, see: str) -> str:
     """The ``id`` of the object a POST created; Unsupported when the endpoint was honestly declined,
     NotApplicable when the creation failed otherwise (its own check reports that)."""
-    if declined(exchange):
+    if expect.declined(exchange):
         raise Unsupported(f"{what}: the provider answered {exchange.status} with an error envelope")
     body = body_object(exchange)
     value = body.get("id") if body else None

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from conformance import expect
 from conformance.core.results import NotApplicable
 from conformance.engine import probe
 from conformance.probes.endpoints import Deletion
@@ -21,7 +22,6 @@ from conformance.probes.endpoints import (
     TRAINING_FILENAME,
     body_object,
     created_id,
-    declined,
     quote,
     send_multipart,
 )
@@ -63,7 +63,7 @@ def training_file_id(run_state: RunState) -> str:
         raise NotApplicable("no training file: files are not among the declared capabilities (--capabilities)")
     # Read only now: asked for with the others, a files family declared absent would make this UNSUPPORTED.
     file_upload: Exchange = run_state.probes.get("file_upload")
-    if declined(file_upload):
+    if expect.declined(file_upload):
         raise NotApplicable("no training file: the provider does not offer POST /files")
     return created_id(file_upload, "POST /files", "FILES-001")
 
