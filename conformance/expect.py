@@ -74,6 +74,9 @@ def status(exchange: Exchange, *expected: int, title: str = "Unexpected HTTP sta
 # be refused (an invalid value), 400 and 422 are the refusal itself, so only the statuses that say
 # "not offered here" count.
 DECLINES = frozenset({400, 404, 405, 422, 501})
+#: A request meant to be refused (a missing, mistyped or out-of-range parameter): 400 as documented, or
+#: the 422 of a validation layer -- which of the two is ERR-015's finding alone, not every check's.
+REFUSALS = (400, 422)
 NOT_OFFERED = frozenset({404, 405, 501})
 
 

@@ -23,6 +23,8 @@ from typing import Any
 import yaml
 
 from conformance.core.catalogue import Catalogue, load_catalogue, profile_of, spec_dir
+from conformance.core.results import Level, Outcome
+from conformance.engine.deferral import owner_of
 from conformance.engine.registry import PROBES, CheckDef, checks_of
 from conformance.engine.registry import load as load_registry
 
@@ -99,6 +101,8 @@ class Explanation:
     faults: list[FaultInfo]
     extra: dict[str, Any] = field(default_factory=dict)  # notes, since, see_also -- when the entry has them
     missing_faults: list[str] = field(default_factory=list)  # listed in the catalogue, not registered
+    defers_to: list[str] = field(default_factory=list)  # a failure here is SKIP "see ID" when one of these FAILs
+    owners: dict[str, str] = field(default_factory=dict)  # proving fault → the requirement that reports it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -282,7 +286,25 @@ def explain(requirement_id: str) -> Explanation:
         faults=faults,
         extra={key: raw[key] for key in EXTRA_KEYS if raw.get(key) not in (None, "", [])},
         missing_faults=missing,
+        defers_to=list(catalogue.primaries(requirement.id)),
+        owners=_owners(catalogue, requirement.id),
     )
+
+
+def _owners(catalogue: Catalogue, requirement_id: str) -> dict[str, str]:
+    """For each proving fault of the requirement, the requirement its failure is reported under, where
+    another requirement listing the same fault owns the behaviour (the meta-tests' rule)."""
+    found: dict[str, str] = {}
+    for fault in catalogue[requirement_id].faults:
+        listing = {r.id for r in catalogue.active if fault in r.faults and r.level is not Level.MAY}
+
+        def outcome_of(rid: str, listing: set[str] = listing) -> Outcome:
+            return Outcome.FAIL if rid in listing else Outcome.PASS
+
+        owner = owner_of(requirement_id, outcome_of, catalogue)
+        if owner is not None:
+            found[fault] = owner
+    return found
 
 
 # --- text ------------------------------------------------------------------------------------------------
@@ -335,13 +357,22 @@ def render_text(explanation: Explanation) -> str:
             lines.append(f"      {p.name}   {p.source}{via}{slow}")
             lines.append(f"        {p.doc}" if p.doc else f"        (no docstring) {p.body}".rstrip())
 
-    lines += ["", f"proving faults ({len(e.faults)}): the reference provider with one of them makes this FAIL"]
+    lines += [
+        "",
+        f"proving faults ({len(e.faults)}): the reference provider with one of them makes this FAIL "
+        '(or SKIP "see ID" where another requirement reports the same behaviour)',
+    ]
     for fault in e.faults:
-        lines.append(f"  {fault.name}   site {fault.site}   {fault.source}")
+        owned = f"   -> SKIP see {e.owners[fault.name]}" if fault.name in e.owners else ""
+        lines.append(f"  {fault.name}   site {fault.site}   {fault.source}{owned}")
         lines.append(f"    {fault.summary}")
         lines.append(f"    seen in: {fault.seen_in}")
     for name in e.missing_faults:
         lines.append(f"  {name}   (listed in the catalogue but not registered by the reference provider)")
     if "see_also" in e.extra:
         lines += ["", f"see also    {_extra_text(e.extra['see_also'])}"]
+        lines.append('            (when this FAILs, their failures are reported as SKIP "see ' + e.id + '")')
+    if e.defers_to:
+        lines += ["", f"defers to   {', '.join(e.defers_to)}"]
+        lines.append('            (when one of them FAILs, a failure here is reported as SKIP "see" it)')
     return "\n".join(lines) + "\n"

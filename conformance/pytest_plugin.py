@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 
 from conformance.core.catalogue import load_catalogue
-from conformance.core.results import Outcome
+from conformance.core.results import Outcome, aggregate
 from conformance.engine import PROBES, CheckDef, RunRecord, RunState
+from conformance.engine.deferral import deferred, owner_of
 from conformance.engine.judge import judge
 from conformance.engine.registry import ROOT, all_checks, reads_slow
 from conformance.engine.registry import load as load_registry
@@ -34,6 +35,7 @@ from conformance.target import Target, TargetConfigError
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 _STATE = pytest.StashKey["RunState | None"]()
 _RESULTS = pytest.StashKey["list[CheckResult]"]()
+_OWNERS = pytest.StashKey["dict[str, Outcome]"]()
 NO_TARGET = "no target: pass --oai-base-url URL (or set OPENAI_BASE_URL) to run the conformance suite"
 
 
@@ -147,6 +149,9 @@ class CheckItem(pytest.Item):
     def runtest(self) -> None:
         state = _state(self.config)
         result = judge(state, self.definition)
+        if result.outcome is Outcome.FAIL:
+            owner = owner_of(result.requirement, _Outcomes(self.session), state.catalogue)
+            result = deferred(result, owner) if owner else result
         self.config.stash[_RESULTS].append(result)
         if result.outcome in (Outcome.SKIP, Outcome.UNSUPPORTED):
             pytest.skip(f"{result.outcome.value}: {result.message}")
@@ -160,6 +165,24 @@ class CheckItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"{self.definition.requirement} {self.definition.name}"
+
+
+class _Outcomes:
+    """A requirement's outcome for the deferral of one item: its checks judged on demand (checks are pure;
+    the probes are sent), once per session."""
+
+    def __init__(self, session: pytest.Session) -> None:
+        self.session = session
+
+    def __call__(self, requirement_id: str) -> Outcome:
+        known = self.session.config.stash.setdefault(_OWNERS, {})
+        if requirement_id not in known:
+            state = _state(self.session.config)
+            checks = [c for c in all_checks() if c.requirement == requirement_id]
+            if state.selected is not None and requirement_id not in state.selected:
+                checks = []
+            known[requirement_id] = aggregate([judge(state, c).outcome for c in checks]) if checks else Outcome.SKIP
+        return known[requirement_id]
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:

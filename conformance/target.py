@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from conformance.core.catalogue import DECLARABLE_CAPABILITIES, PROFILES
+from conformance.core.catalogue import CHAT_FEATURES, DECLARABLE_CAPABILITIES, PROFILES
 
 # Endpoint paths a user may paste by mistake at the end of a base URL (longest first).
 ENDPOINT_SUFFIXES = (
@@ -38,17 +38,27 @@ class TargetConfigError(ValueError):
 
 
 def parse_capabilities(value: str | Iterable[str] | None) -> frozenset[str] | None:
-    """``"chat, images"`` (or an iterable of names) → the declared set; None means "not declared: probe"."""
+    """``"chat, images"`` (or an iterable of names) → the declared set; None means "not declared: probe".
+
+    ``chat`` brings its features (tools, logprobs, n) along; ``-tools`` declares one of them absent."""
     if value is None:
         return None
-    names = value.split(",") if isinstance(value, str) else list(value)
-    declared = frozenset(name.strip().replace("-", "_") for name in names if name.strip())
-    unknown = sorted(declared - set(DECLARABLE_CAPABILITIES))
+    names = [name.strip() for name in (value.split(",") if isinstance(value, str) else list(value)) if name.strip()]
+    absent = {name[1:].strip().replace("-", "_") for name in names if name.startswith("-")}
+    declared = {name.replace("-", "_") for name in names if not name.startswith("-")}
+    unknown = sorted((declared | absent) - set(DECLARABLE_CAPABILITIES))
     if unknown:
         raise TargetConfigError(
             f"unknown capability {', '.join(unknown)}; choose from {', '.join(DECLARABLE_CAPABILITIES)}"
         )
-    return declared
+    if absent - set(CHAT_FEATURES):
+        raise TargetConfigError(
+            f"only a feature of chat can be declared absent with '-' ({', '.join(CHAT_FEATURES)}): "
+            f"leave {', '.join(sorted(absent - set(CHAT_FEATURES)))} out instead"
+        )
+    if "chat" in declared:
+        declared |= set(CHAT_FEATURES) - absent
+    return frozenset(declared - absent)
 
 
 def strip_endpoint_suffix(path: str) -> tuple[str, str | None]:

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.core.catalogue import load_catalogue
-from conformance.core.results import CheckResult, Outcome, aggregate
+from conformance.core.results import CheckResult, Outcome, requirement_outcome
 from conformance.engine import RunState, execute, select
+from conformance.engine.deferral import defer
 from conformance.engine.registry import PROBES, CheckDef
 from conformance.reference import FAULTS, ReferenceServer
 from conformance.target import Target
@@ -73,7 +74,7 @@ def clean_run(server: ReferenceServer) -> CleanRun:
     state.close()
     sites = {name: server.traced_sites(name) for name in values}
     reads = {name: frozenset(state.probes.reads.get(name, ())) for name in values}
-    return CleanRun(checks, {r.check: r for r in results}, values, sites, reads)
+    return CleanRun(checks, {r.check: r for r in defer(results, state.catalogue)}, values, sites, reads)
 
 
 def resent_for(clean: CleanRun, site: str, *, property_tests: bool) -> set[str]:
@@ -114,14 +115,15 @@ def scoped_run(server: ReferenceServer, clean: CleanRun, fault: str) -> dict[str
     execute(state, rejudged, fresh)
     state.close()
     results.update({r.check: r for r in fresh})
-    return {c.name: results[c.name] for c in checks}
+    merged = defer([results[c.name] for c in checks], state.catalogue)
+    return {r.check: r for r in merged}
 
 
 def outcomes(results: dict[str, CheckResult]) -> dict[str, Outcome]:
-    by_requirement: dict[str, list[Outcome]] = {}
+    by_requirement: dict[str, list[CheckResult]] = {}
     for result in results.values():
-        by_requirement.setdefault(result.requirement, []).append(result.outcome)
-    return {rid: aggregate(found) for rid, found in by_requirement.items()}
+        by_requirement.setdefault(result.requirement, []).append(result)
+    return {rid: requirement_outcome(found) for rid, found in by_requirement.items()}
 
 
 def failing(results: dict[str, CheckResult]) -> set[str]:

@@ -94,6 +94,9 @@ def entry(**changes: object) -> str:
         (entry(breaks=[{"client": "openai-python", "how": "x", "shown_by": "I tried it"}]), "is none of"),
         (entry(breaks=[{"client": "openai-python", "how": "x", "shown_by": "SDK-PY-999"}]), "SDK-PY-999, which is not"),
         (entry(level_note=3), "level_note"),
+        (entry(see_also=["A-001"]), "not another requirement"),
+        (entry(see_also=["B-001"]), "not another requirement"),
+        (entry(see_also="B-001"), "list of non-empty strings"),
     ],
 )
 def test_malformed_entries_are_rejected(document: str, message: str) -> None:
@@ -187,3 +190,26 @@ def test_must_statements_match_their_level() -> None:
         r.id for r in CATALOGUE.active if r.level.value == "SHOULD" and r.level_note and " MUST " in f" {r.statement} "
     ]
     assert not wrong
+
+
+def pair(first: dict[str, object], second: dict[str, object]) -> str:
+    entries = [{**VALID, **first}, {**VALID, "id": "B-001", **second}]
+    return yaml.safe_dump({"version": 1, "requirements": entries})
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (pair({"level": "SHOULD", "breaks": [], "see_also": ["B-001"]}, {}), "of a higher level than SHOULD"),
+        (pair({"see_also": ["B-001"]}, {"see_also": ["A-001"]}), "cycle: A-001 -> B-001 -> A-001"),
+    ],
+)
+def test_see_also_never_understates_and_never_loops(document: str, message: str) -> None:
+    with pytest.raises(CatalogueError, match=message):
+        parse_catalogue(document)
+
+
+def test_see_also_names_the_owner_of_a_behaviour() -> None:
+    catalogue = parse_catalogue(pair({"see_also": ["B-001"]}, {"level": "SHOULD", "breaks": []}))
+    assert catalogue.primaries("B-001") == ("A-001",)
+    assert catalogue.primaries("A-001") == ()

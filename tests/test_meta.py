@@ -1,8 +1,11 @@
 """Meta-tests: every check can fail, and fails only for the faults that say so.
 
 * the clean reference provider passes every requirement;
-* for every fault, the requirements that FAIL are exactly those whose catalogue entry lists it --
-  so each check is shown to catch what it claims, and no check fires on a deviation it does not own;
+* for every fault, the requirements whose checks see it are exactly those whose catalogue entry lists
+  it -- so each check is shown to catch what it claims, and no check fires on a deviation it does not
+  own; and one behaviour is one finding: of those, the ones another listed requirement owns (its
+  ``see_also``) SKIP "see ID" with their violation kept, and only the others FAIL -- one per fault, but
+  for the few faults that are several behaviours at once (:data:`SEVERAL_BEHAVIOURS`);
 * and they are exactly the fault's row of ``tests/fixtures/fault_table.json``: the table of full runs
   of every fault, made from the code before the engine existed (``scripts/fault_table.py``). A
   change that moves a verdict changes the table in the same commit, reviewed.
@@ -33,6 +36,7 @@ import pytest
 
 from conformance.core.catalogue import load_catalogue
 from conformance.core.results import CheckResult, Level, Outcome
+from conformance.engine.deferral import owner_of
 from conformance.engine.judge import NOT_OFFERED
 from conformance.reference import FAULTS, ReferenceServer
 from tests.scoped_runs import CleanRun, clean_run, failing, outcomes, scoped_run
@@ -52,6 +56,21 @@ OBSERVATIONAL = {r.id for r in CATALOGUE.active if "observational" in r.tags}
 TABLE: dict[str, list[str]] = json.loads(
     (Path(__file__).parent / "fixtures" / "fault_table.json").read_text(encoding="utf-8")
 )
+# Faults that are more than one behaviour, each its own finding (why, for each).
+SEVERAL_BEHAVIOURS: dict[str, str] = {}
+
+
+def owners(fault: str) -> dict[str, str | None]:
+    """For each requirement listing ``fault``: the listed requirement that reports its behaviour (None:
+    its own finding), as the engine defers when exactly the listed requirements see the fault."""
+    declared = DECLARED.get(fault, set()) - MAY
+
+    def outcome_of(rid: str) -> Outcome:
+        return Outcome.FAIL if rid in declared else Outcome.PASS
+
+    return {rid: owner_of(rid, outcome_of, CATALOGUE) for rid in declared}
+
+
 # Judged here, in-process; the variations, one fault per site and the hostile faults are judged by
 # whole runs through the CLI (test_meta_end_to_end.py).
 SCOPED = sorted(set(FAULTS) - set(END_TO_END))
@@ -102,9 +121,10 @@ def test_clean_reference_provider_passes_every_requirement(clean: CleanRun) -> N
 
 
 def expected_table_row(fault: str) -> list[str]:
-    """What the catalogue says a fault's row must be: the requirements listing it (the property ones
-    only where a property requirement lists the fault: they are run for no other fault)."""
-    declared = DECLARED.get(fault, set()) - MAY
+    """What the catalogue says a fault's row must be: the requirements listing it that own its behaviour
+    (the property ones only where a property requirement lists the fault: they are run for no other
+    fault)."""
+    declared = {rid for rid, owner in owners(fault).items() if owner is None}
     return sorted(declared if fault in PROPERTY_FAULTS else declared - PROPERTY)
 
 
@@ -116,9 +136,17 @@ def test_the_table_says_what_the_catalogue_says(fault: str) -> None:
 @pytest.mark.parametrize("fault", sorted(set(DECLARED) & set(SCOPED)))
 def test_fault_fails_exactly_its_requirements(judged: Judged, fault: str) -> None:
     results = judged(fault)
-    expected = DECLARED[fault] - MAY
+    expected = set(expected_table_row(fault))
     observed = failing(results) - (PROPERTY - expected)
     found = outcomes(results)
+    deferred = {rid: owner for rid, owner in owners(fault).items() if owner is not None}
+    for rid, owner in deferred.items():
+        if node_skipped(results, rid) and not any(r.see for r in results.values() if r.requirement == rid):
+            continue
+        seen = [(r.outcome, r.see, r.violation is not None) for r in results.values() if r.requirement == rid]
+        why = f"{fault}: {rid} should SKIP 'see {owner}' with its violation kept (one behaviour, one finding): {seen}"
+        assert found.get(rid) is Outcome.SKIP, why
+        assert (Outcome.SKIP, owner, True) in seen, why
     missing = {rid: found.get(rid) for rid in expected - observed if not node_skipped(results, rid)}
     extra = {r.requirement: r.message for r in results.values() if r.requirement in observed - expected}
     assert not missing, f"{fault} should make these FAIL, but they were: {missing}"
@@ -132,6 +160,32 @@ def test_fault_fails_exactly_its_requirements(judged: Judged, fault: str) -> Non
         assert any(m.startswith(f"{NOT_OFFERED}: ") for m in messages), f"{rid}: {messages}"
 
 
+@pytest.mark.parametrize("fault", sorted(f for f in set(DECLARED) - set(VARIATIONS) if DECLARED[f] - MAY))
+def test_one_behaviour_is_one_finding(fault: str) -> None:
+    owning = expected_table_row(fault)
+    if fault in SEVERAL_BEHAVIOURS:
+        assert len(owning) > 1, f"{fault} is one finding now: drop it from SEVERAL_BEHAVIOURS"
+        return
+    assert len(owning) == 1, (
+        f"{fault} is reported as {len(owning)} findings {owning}: name the owner of the behaviour and list the "
+        "others in its see_also, or make the fault narrower"
+    )
+
+
+def test_every_must_shown_by_an_sdk_check_is_seen_by_it() -> None:
+    """A MUST's ``shown_by: SDK-...`` is evidence only if that SDK check sees at least one of the MUST's
+    proving faults (the meta-tests prove it does: FAIL, or SKIP "see" with its violation)."""
+    unshown = [
+        (r.id, b.shown_by)
+        for r in CATALOGUE.active
+        if r.level is Level.MUST
+        for b in r.breaks
+        if b.shown_by.startswith("SDK-") and b.shown_by != r.id
+        if not any(b.shown_by in DECLARED.get(fault, set()) for fault in r.faults)
+    ]
+    assert not unshown, f"shown_by an SDK check that none of the requirement's faults shows: {unshown}"
+
+
 @pytest.mark.parametrize("fault", SCOPED)
 def test_the_fault_table_is_unchanged(judged: Judged, fault: str) -> None:
     assert sorted(failing(judged(fault))) == TABLE[fault]
@@ -143,7 +197,7 @@ def test_failing_report_carries_evidence(judged: Judged, fault: str) -> None:
     for result in results.values():
         if result.requirement not in DECLARED[fault] or node_skipped(results, result.requirement):
             continue
-        if not result.outcome.is_failure:
+        if not result.outcome.is_failure and not (result.see and result.violation is not None):
             continue
         violation = result.violation
         assert violation is not None, result

@@ -527,12 +527,35 @@ def test_every_requirement_has_a_profile_and_the_profiles_nest() -> None:
     assert PROFILES == ("core", "extended", "legacy", "all")
 
 
-def test_capabilities_parse_and_unknown_ones_are_a_usage_error() -> None:
-    assert parse_capabilities(None) is None
-    assert parse_capabilities("chat, fine-tunes,") == frozenset({"chat", "fine_tunes"})
-    assert parse_capabilities([]) == frozenset()
-    with pytest.raises(TargetConfigError, match="unknown capability dalle"):
-        parse_capabilities("chat,dalle")
+CHAT_ALL = {"chat", "tools", "logprobs", "n"}
+
+
+@pytest.mark.parametrize(
+    ("value", "declared"),
+    [
+        (None, None),
+        ([], set()),
+        ("chat, fine-tunes,", {*CHAT_ALL, "fine_tunes"}),
+        ("embeddings", {"embeddings"}),
+        ("chat,-tools", {"chat", "logprobs", "n"}),
+        ("chat, -tools, -n, -logprobs", {"chat"}),
+        ("embeddings,tools", {"embeddings", "tools"}),
+    ],
+)
+def test_capabilities_parse(value: str | list[str] | None, declared: set[str] | None) -> None:
+    assert parse_capabilities(value) == (None if declared is None else frozenset(declared))
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("chat,dalle", "unknown capability dalle"), ("chat,-images", "only a feature of chat"), ("-wat", "unknown")],
+)
+def test_unknown_capabilities_are_a_usage_error(value: str, message: str) -> None:
+    with pytest.raises(TargetConfigError, match=message):
+        parse_capabilities(value)
+
+
+def test_an_unknown_profile_is_a_usage_error() -> None:
     with pytest.raises(TargetConfigError, match="--profile"):
         Target.build("http://127.0.0.1:9/v1", env={}, profile="everything")
 
@@ -576,7 +599,7 @@ def test_undeclared_capability_is_unsupported_and_left_out_of_the_score(referenc
     assert outcomes(report)["MODELS-001"] == "PASS"
     assert report["summary"]["by_capability"]["images"]["score"] is None
     assert report["summary"]["score"] == 100.0
-    assert report["target"]["capabilities"] == ["chat", "completions", "embeddings"]
+    assert report["target"]["capabilities"] == ["chat", "completions", "embeddings", "logprobs", "n", "tools"]
     # Declared absent means not asked: the run cost exactly what MODELS-001 alone costs.
     alone = score(reference_server.base_url, ["MODELS-001"], capabilities="chat,completions,embeddings")
     assert report["usage"]["requests"] == alone["usage"]["requests"]
@@ -608,7 +631,10 @@ def test_cli_run_takes_profile_and_capabilities(tmp_path: Path) -> None:
     assert main([*argv, "--profile", "legacy", "--capabilities", "chat,edits"]) == 0
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert outcomes(report) == {"EDITS-001": "PASS"}
-    assert (report["target"]["profile"], report["target"]["capabilities"]) == ("legacy", ["chat", "edits"])
+    assert (report["target"]["profile"], report["target"]["capabilities"]) == (
+        "legacy",
+        ["chat", "edits", "logprobs", "n", "tools"],
+    )
     assert main([*argv, "--capabilities", "chat,dalle"]) == 2
 
 

@@ -136,7 +136,7 @@ def test_deleted_file_no_longer_retrieves(file_deletion: Deletion) -> None:
 
 
 @check("FILES-009", needs="files")
-def test_upload_without_purpose_is_400(file_upload_without_purpose: Exchange) -> None:
+def test_upload_without_purpose_is_refused(file_upload_without_purpose: Exchange) -> None:
     expect.decline(file_upload_without_purpose, UPLOAD, refusable=True)
-    expect.status(file_upload_without_purpose, 400, title="An upload without purpose was not refused with 400")
+    expect.status(file_upload_without_purpose, *expect.REFUSALS, title="An upload without purpose was not refused")
 

@@ -43,6 +43,9 @@ from conformance.sdk import (
 )
 from conformance.transport.limits import BudgetExhausted
 
+#: The requirement a stream without the forced tool call is the finding of.
+IGNORED = "CHAT-STREAM-054"
+
 CHAT_FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")
 
 
@@ -61,9 +64,11 @@ def strict_verdict(outcome: SdkOutcome, plain_id: str, judge: Callable[[SdkRun],
     try:
         judge(outcome.plain)
     except (Violation, NotApplicable) as exc:
-        raise NotApplicable(f"openai-python already fails without strict validation (see {plain_id})") from exc
+        raise NotApplicable(
+            f"openai-python already fails without strict validation (see {plain_id})", see=plain_id
+        ) from exc
     if outcome.strict is None:
-        raise NotApplicable(f"openai-python already fails without strict validation (see {plain_id})")
+        raise NotApplicable(f"openai-python already fails without strict validation (see {plain_id})", see=plain_id)
     judge(outcome.strict)
 
 
@@ -75,8 +80,6 @@ def in_band_error(run: SdkRun) -> bool:
     return isinstance(exc, openai.APIError) and not isinstance(
         exc, openai.APIStatusError | openai.APIConnectionError | openai.APIResponseValidationError
     )
-
-
 
 
 def text_of(run: SdkRun, value: Any, what: str) -> str:
@@ -137,7 +140,9 @@ def test_python_strict_chat_completion(sdk_chat: SdkOutcome) -> None:
 
 def judge_chat_stream(run: SdkRun) -> None:
     if in_band_error(run):
-        raise NotApplicable(f"the provider reported an error mid-stream ({describe(run.error)}); see SDK-PY-012")
+        raise NotApplicable(
+            f"the provider reported an error mid-stream ({describe(run.error)}); see SDK-PY-012", see="SDK-PY-012"
+        )
     raise_for_error(run, expected="ChatCompletionChunks to the end of the stream")
     plain, with_usage = run.value
     content, reasons = "", []
@@ -184,7 +189,9 @@ def test_python_strict_chat_stream(sdk_chat_stream: SdkOutcome) -> None:
 
 def judge_helper_text(run: SdkRun) -> None:
     if in_band_error(run):
-        raise NotApplicable(f"the provider reported an error mid-stream ({describe(run.error)}); see SDK-PY-012")
+        raise NotApplicable(
+            f"the provider reported an error mid-stream ({describe(run.error)}); see SDK-PY-012", see="SDK-PY-012"
+        )
     raise_for_error(run, expected="the accumulated ChatCompletion")
     text_of(run, read(run, run.value, ".choices[0].message.content"), "the accumulated message.content")
 
@@ -195,6 +202,9 @@ def judge_helper_tools(run: SdkRun) -> None:
     if run.exchanges and expect.declines(status, _enveloped(run)):
         raise Unsupported(f"the provider refuses tools ({describe(exc)})")
     raise_for_error(run, expected="the accumulated ChatCompletion with its tool call")
+    if not read(run, run.value, ".choices[0].message.tool_calls"):
+        # What the client accumulated from a stream without a tool call: the provider's finding, not its.
+        raise NotApplicable("no tool call was streamed for the helper to accumulate (see CHAT-STREAM-054)", see=IGNORED)
     call = read(run, run.value, ".choices[0].message.tool_calls[0]")
     call_id, name, arguments = (read(run, call, path) for path in (".id", ".function.name", ".function.arguments"))
     if not isinstance(call_id, str) or not call_id:
@@ -223,15 +233,17 @@ def _enveloped(run: SdkRun) -> bool:
 
 
 @check("SDK-PY-004", needs="chat")
-def test_python_stream_helper(sdk_helper_text: SdkOutcome, sdk_helper_tools: SdkOutcome) -> None:
+def test_python_stream_helper(sdk_helper_text: SdkOutcome, sdk_helper_tools: SdkOutcome | None) -> None:
     judge_helper_text(sdk_helper_text.plain)
-    judge_helper_tools(sdk_helper_tools.plain)
+    if sdk_helper_tools is not None:  # tools declared absent: the text helper alone
+        judge_helper_tools(sdk_helper_tools.plain)
 
 
 @check("SDK-PY-104", needs="chat")
-def test_python_strict_stream_helper(sdk_helper_text: SdkOutcome, sdk_helper_tools: SdkOutcome) -> None:
+def test_python_strict_stream_helper(sdk_helper_text: SdkOutcome, sdk_helper_tools: SdkOutcome | None) -> None:
     strict_verdict(sdk_helper_text, "SDK-PY-004", judge_helper_text)
-    strict_verdict(sdk_helper_tools, "SDK-PY-004", judge_helper_tools)
+    if sdk_helper_tools is not None:
+        strict_verdict(sdk_helper_tools, "SDK-PY-004", judge_helper_tools)
 
 
 def judge_completion(run: SdkRun) -> None:
@@ -359,7 +371,7 @@ def judge_error_mapping(
     situation: str,
     *,
     accepted: tuple[type[openai.APIStatusError], ...] = (),
-    served: str | None = None,
+    served: tuple[str, str] | None = None,
 ) -> None:
     """The client raised an ``openai.APIStatusError`` for a 4xx (one of ``accepted``, when given) and found
     the error object: .type (and .code, .param) from the body.
@@ -368,13 +380,14 @@ def judge_error_mapping(
     BadRequestError, 401 AuthenticationError, 404 NotFoundError, 422 UnprocessableEntityError, other 4xx
     APIStatusError); which subclass is a SHOULD of the raw-HTTP checks (AUTH-006, ERR-005, ERR-015). A
     5xx (InternalServerError, after the retries) or no exception breaks the user's handler. ``served``: the
-    SKIP reason when the request was served (the finding of another requirement), instead of a failure.
+    SKIP reason and the requirement whose finding it is, when the request was served, instead of a failure.
     """
     wanted = " or ".join(f"openai.{c.__name__}" for c in accepted) or "an openai.APIStatusError for a 4xx"
     exc = run.error
     if exc is None:
         if served is not None:
-            raise NotApplicable(served)
+            reason, owner = served
+            raise NotApplicable(f"{reason} (see {owner})", see=owner)
         value = repr(run.value)[:200]
         raise wrong_value(run, f"{situation} raised nothing", expected=wanted, actual=f"a normal return value: {value}")
     raise_for_limits(run, exc, wanted)
@@ -410,7 +423,7 @@ def test_python_unknown_model_raises_a_status_error(sdk_unknown_model: SdkOutcom
     judge_error_mapping(
         sdk_unknown_model.plain,
         "a request for an unknown model",
-        served="the unknown model was served: no error to map (see ERR-005)",
+        served=("the unknown model was served: no error to map", "ERR-005"),
     )
 
 
@@ -421,6 +434,7 @@ def test_python_bad_parameter_raises_bad_request(sdk_bad_parameter: SdkOutcome) 
         sdk_bad_parameter.plain,
         "a request with a bad parameter",
         accepted=(openai.BadRequestError, openai.UnprocessableEntityError),
+        served=("the bad parameter was served: no error to map", "ERR-010"),
     )
 
 
@@ -473,4 +487,6 @@ def test_python_stream_errors_raise_api_error(sdk_stream_refused: SdkOutcome, sd
                 evidence=midway.evidence,
             )
     if run.error is None:
-        raise NotApplicable("the provider served the unknown model (see ERR-005): no refused stream to judge")
+        raise NotApplicable(
+            "the provider served the unknown model (see ERR-005): no refused stream to judge", see="ERR-005"
+        )

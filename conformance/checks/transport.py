@@ -182,3 +182,20 @@ def test_rate_limit_lets_a_polite_client_through(target: Target, transport_model
         evidence=exchange,
     )
 
+
+
+@check("TRANSPORT-010")
+def test_the_official_clients_are_served(
+    models_listing: Exchange, transport_models_as_sdks: tuple[tuple[str, Exchange], ...]
+) -> None:
+    if models_listing.status != 200:
+        raise NotApplicable(f"GET /models is not served to any client ({models_listing.status}): see MODELS-001")
+    for name, exchange in transport_models_as_sdks:
+        expect.answered(exchange)
+        if exchange.status != 200:
+            raise Violation(
+                f"GET /models is refused to {name}'s User-Agent but served to other clients",
+                expected="200, as for the same request with another User-Agent",
+                actual=f"{exchange.status} {exchange.reason}",
+                evidence=(exchange, models_listing),
+            )

@@ -54,14 +54,20 @@ DECLARABLE_CAPABILITIES = (
     "fine_tunes",
     "edits",
     "engines",
+    # Features of chat a provider may decline (a 4xx with the envelope), declared with chat.
+    "tools",
+    "logprobs",
+    "n",
 )
+#: Declaring ``chat`` declares these too, unless they are named with a minus (``chat,-tools``).
+CHAT_FEATURES = ("tools", "logprobs", "n")
 #: ``--profile``: core is what every OpenAI-compatible server is used for; extended adds the newer
 #: optional endpoints; legacy is the deprecated ones (and model delete, which needs a fine-tuned model).
 PROFILES = ("core", "extended", "legacy", "all")
 EXTENDED_CAPABILITIES = ("images", "moderations", "files")
 LEGACY_CAPABILITIES = ("edits", "engines", "fine_tunes")
 _REQUIRED = ("id", "level", "title", "statement", "source", "endpoint", "capability", "breaks", "faults")
-_OPTIONAL = ("tags", "status", "since", "notes", "level_note")
+_OPTIONAL = ("tags", "status", "since", "notes", "level_note", "see_also")
 _BREAK_KEYS = ("client", "how", "shown_by")
 #: ``shown_by``: one of our SDK checks, a client source line, or the official documentation.
 SDK_CHECK_PATTERN = re.compile(r"^SDK-(PY|NODE)-\d{3}$")
@@ -128,6 +134,9 @@ class Requirement:
     tags: tuple[str, ...] = ()
     status: str = "active"
     level_note: str = ""
+    #: Requirements whose checks trip over the same behaviour: when this one FAILs, a failure of theirs
+    #: is reported SKIP "see <this id>" (conformance/engine/deferral.py). One behaviour, one finding.
+    see_also: tuple[str, ...] = ()
 
     @property
     def area(self) -> str:
@@ -152,6 +161,7 @@ class Requirement:
             "tags": list(self.tags),
             "status": self.status,
             "level_note": self.level_note,
+            "see_also": list(self.see_also),
         }
 
 
@@ -176,6 +186,19 @@ class Catalogue:
 
     def ids(self) -> list[str]:
         return [r.id for r in self.requirements]
+
+    def primaries(self, requirement_id: str) -> tuple[str, ...]:
+        """The requirements ``requirement_id`` defers to (those listing it in ``see_also``), in catalogue order."""
+        return _primaries(self).get(requirement_id, ())
+
+
+@cache
+def _primaries(catalogue: Catalogue) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for requirement in catalogue.requirements:
+        for deferring in requirement.see_also:
+            found.setdefault(deferring, []).append(requirement.id)
+    return {rid: tuple(ids) for rid, ids in found.items()}
 
 
 def profile_of(requirement: Requirement) -> str:
@@ -304,6 +327,7 @@ def parse_requirement(entry: Any) -> Requirement:
         tags=_as_tuple(entry_id, "tags", entry.get("tags")),
         status=status,
         level_note=" ".join(level_note.split()),
+        see_also=_as_tuple(entry_id, "see_also", entry.get("see_also")),
     )
 
 
@@ -324,8 +348,41 @@ def parse_catalogue(text: str) -> Catalogue:
                 raise CatalogueError(
                     f"{requirement.id}: breaks shown_by {entry.shown_by}, which is not a requirement of the catalogue"
                 )
+    _check_see_also(requirements)
     digest = hashlib.sha256(text.encode()).hexdigest()
     return Catalogue(version=int(data.get("version", 1)), requirements=requirements, sha256=digest)
+
+
+_RANK = {Level.MUST: 0, Level.SHOULD: 1, Level.MAY: 2}
+
+
+def _check_see_also(requirements: tuple[Requirement, ...]) -> None:
+    """``see_also`` names known requirements, never one of a higher level (the one finding must keep the
+    severity of the behaviour), and has no cycle (every deferral ends at a primary)."""
+    by_id = {r.id: r for r in requirements}
+    for requirement in requirements:
+        for other in requirement.see_also:
+            if other not in by_id or other == requirement.id:
+                raise CatalogueError(f"{requirement.id}: see_also names {other}, which is not another requirement")
+            if _RANK[by_id[other].level] < _RANK[requirement.level]:
+                raise CatalogueError(
+                    f"{requirement.id}: see_also names {other} ({by_id[other].level.value}), of a higher level than "
+                    f"{requirement.level.value}: the finding it defers to would understate the behaviour"
+                )
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+
+    def visit(rid: str, path: tuple[str, ...]) -> None:
+        if state.get(rid) == 2:
+            return
+        if state.get(rid) == 1:
+            raise CatalogueError(f"see_also has a cycle: {' -> '.join((*path, rid))}")
+        state[rid] = 1
+        for other in by_id[rid].see_also:
+            visit(other, (*path, rid))
+        state[rid] = 2
+
+    for requirement in requirements:
+        visit(requirement.id, ())
 
 
 @cache

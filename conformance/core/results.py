@@ -48,6 +48,15 @@ def aggregate(outcomes: list[Outcome]) -> Outcome:
     return Outcome.ERROR
 
 
+def requirement_outcome(checks: list[CheckResult]) -> Outcome:
+    """A requirement's outcome from its checks' results: as :func:`aggregate`, except that a failure
+    reported under another requirement (SKIP "see ID") is not outvoted by a passing case."""
+    found = [check.outcome for check in checks]
+    if any(check.see for check in checks) and not any(outcome.is_failure for outcome in found):
+        return Outcome.SKIP
+    return aggregate(found)
+
+
 class Level(StrEnum):
     """RFC 2119 levels. MUST breaks real clients; SHOULD is strict conformance; MAY is informational."""
 
@@ -144,7 +153,12 @@ class Unsupported(Exception):
 
 
 class NotApplicable(Exception):
-    """The check does not apply to this configuration; reported SKIP with the reason."""
+    """The check does not apply to this configuration; reported SKIP with the reason. ``see``: the
+    requirement that reports what made it inapplicable (one behaviour, one finding)."""
+
+    def __init__(self, reason: str, *, see: str | None = None) -> None:
+        super().__init__(reason)
+        self.see = see
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,15 +171,20 @@ class CheckResult:
     duration_s: float
     message: str = ""
     violation: dict[str, Any] | None = None
+    #: The requirement that reports this behaviour (a SKIP "see ID"; conformance/engine/deferral.py).
+    see: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "check": self.check,
             "outcome": self.outcome.value,
             "duration_s": round(self.duration_s, 4),
             "message": self.message,
             "violation": self.violation,
         }
+        if self.see:
+            found["see"] = self.see
+        return found
 
 
 def violation_to_dict(violation: Violation, evidence: list[Evidence]) -> dict[str, Any]:

@@ -116,4 +116,5 @@ def judge(state: RunState, definition: CheckDef) -> CheckResult:
         duration_s=time.perf_counter() - started,
         message=message,
         violation=violation,
+        see=error.see if isinstance(error, NotApplicable) else None,
     )

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from conformance.builders import ModelChoice
 from conformance.core.catalogue import Catalogue
 from conformance.core.results import CheckResult
+from conformance.engine.deferral import defer
 from conformance.engine.judge import judge
 from conformance.engine.registry import CheckDef, all_checks, reads_slow
 from conformance.engine.state import RunState
@@ -49,7 +50,7 @@ class RunRecord:
             target=state.target,
             catalogue=state.catalogue,
             selected=state.selected,
-            results=tuple(results),
+            results=defer(results, state.catalogue),
             started=state.started,
             finished=state.finished or time.time(),
             models=MappingProxyType(state.choices),

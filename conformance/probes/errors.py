@@ -124,8 +124,6 @@ OUT_OF_RANGE = {
     "temperature 2.5": {"temperature": 2.5},
     "top_p 1.5": {"top_p": 1.5},
     "n 0": {"n": 0},
-    "max_tokens 0": {"max_tokens": 0},
-    "max_tokens -1": {"max_tokens": -1},
     "presence_penalty 3": {"presence_penalty": 3},
     "frequency_penalty -3": {"frequency_penalty": -3},
     "stop with 5 entries": {"stop": ["a", "b", "c", "d", "e"]},

@@ -131,7 +131,11 @@ def sdk_helper_text(python_sdk: PythonSdk, chat_model: str, target: Target) -> S
 
 
 @probe
-def sdk_helper_tools(python_sdk: PythonSdk, chat_model: str, target: Target) -> SdkOutcome:
+def sdk_helper_tools(python_sdk: PythonSdk, chat_model: str, target: Target) -> SdkOutcome | None:
+    """The .stream() helper with a forced tool call; None, without a request, where tools are declared absent."""
+    if target.capabilities is not None and "tools" not in target.capabilities:
+        return None
+
     def flow(sdk: openai.OpenAI) -> Any:
         with _stream_helper(sdk)(
             model=chat_model,

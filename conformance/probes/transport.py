@@ -108,3 +108,35 @@ def transport_chat_post(client: HttpClient, chat_model: str) -> Sent:
 def transport_models_polite(client: HttpClient) -> Exchange:
     """TRANSPORT-009: GET /models, retried after 429/503 as Retry-After asks."""
     return client.request("GET", "models", headers=tag("TRANSPORT-009"))
+
+
+def sdk_agents() -> dict[str, dict[str, str]]:
+    """The identifying headers the official clients send, by client: what a WAF or gateway rule keys on."""
+    import openai
+
+    from conformance.sdk.node import NODE_OPENAI_VERSION
+
+    return {
+        "openai-python": {
+            "User-Agent": f"OpenAI/Python {openai.__version__}",
+            "X-Stainless-Lang": "python",
+            "X-Stainless-Package-Version": openai.__version__,
+        },
+        "openai-node": {
+            "User-Agent": f"OpenAI/JS {NODE_OPENAI_VERSION}",
+            "X-Stainless-Lang": "js",
+            "X-Stainless-Package-Version": NODE_OPENAI_VERSION,
+        },
+    }
+
+
+@probe
+def transport_models_as_sdks(client: HttpClient) -> tuple[tuple[str, Exchange], ...]:
+    """TRANSPORT-010: GET /models sent with each official client's User-Agent and X-Stainless headers."""
+    return tuple(
+        (
+            name,
+            client.request("GET", "models", headers={**tag("TRANSPORT-010"), **headers}, timeout=quick(client.target)),
+        )
+        for name, headers in sdk_agents().items()
+    )

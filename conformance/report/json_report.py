@@ -18,14 +18,14 @@ import jsonschema
 
 from conformance import __version__
 from conformance.core.catalogue import spec_dir
-from conformance.core.results import Level, Outcome, aggregate
+from conformance.core.results import Level, Outcome, requirement_outcome
 from conformance.core.scoring import Scored, summarise
 from conformance.report.readiness import readiness
 
 if TYPE_CHECKING:
     from conformance.engine import RunRecord
 
-REPORT_SCHEMA_VERSION = "1.1"
+REPORT_SCHEMA_VERSION = "1.2"
 
 
 def _iso(timestamp: float | None) -> str | None:
@@ -43,27 +43,29 @@ def requirement_results(record: RunRecord) -> list[dict[str, Any]]:
             continue
         checks = by_requirement.get(requirement.id, [])
         if checks:
-            outcome = aggregate([check.outcome for check in checks])
-            message = next((c.message for c in checks if c.outcome is outcome and c.message), "")
+            outcome = requirement_outcome(checks)
+            see = next((c.see for c in checks if c.see), None) if outcome is Outcome.SKIP else None
+            message = next((c.message for c in checks if c.outcome is outcome and c.message and c.see == see), "")
         elif aborted:
-            outcome, message = Outcome.SKIP, f"not run: {aborted}"
+            outcome, message, see = Outcome.SKIP, f"not run: {aborted}", None
         else:
             # No result is not a pass.
-            outcome, message = Outcome.ERROR, "no check produced a result for this requirement"
-        rows.append(
-            {
-                "id": requirement.id,
-                "level": requirement.level.value,
-                "title": requirement.title,
-                "capability": requirement.capability,
-                "endpoint": requirement.endpoint,
-                "source": requirement.source,
-                "breaks": [entry.to_dict() for entry in requirement.breaks],
-                "outcome": outcome.value,
-                "message": message,
-                "checks": [check.to_dict() for check in checks],
-            }
-        )
+            outcome, message, see = Outcome.ERROR, "no check produced a result for this requirement", None
+        row = {
+            "id": requirement.id,
+            "level": requirement.level.value,
+            "title": requirement.title,
+            "capability": requirement.capability,
+            "endpoint": requirement.endpoint,
+            "source": requirement.source,
+            "breaks": [entry.to_dict() for entry in requirement.breaks],
+            "outcome": outcome.value,
+            "message": message,
+            "checks": [check.to_dict() for check in checks],
+        }
+        if see:
+            row["see"] = see
+        rows.append(row)
     return rows
 
 

@@ -216,3 +216,47 @@ def _logprobs_wrong_shape(value: list[Any], **_: Any) -> list[Any]:
 )
 def _logprobs_dropped(value: list[Any], **_: Any) -> list[Any]:
     return _logprob_chunks(value, lambda lp: None)
+
+
+# tools, n > 1 and logprobs, declined or ignored ----------------------------------------------------------
+
+_FEATURES = {
+    "tools": "tools are not supported",
+    "n": "n > 1 is not supported",
+    "logprobs": "logprobs are not supported",
+}
+
+
+def _asked_for(request: dict[str, Any]) -> str | None:
+    if request.get("tools"):
+        return "tools"
+    if isinstance(request.get("n"), int) and request["n"] > 1:
+        return "n"
+    if request.get("logprobs"):
+        return "logprobs"
+    return None
+
+
+@variation(
+    "chat-features-declined",
+    site="request",
+    summary="tools, n > 1 and logprobs are each refused with a 400 and the error envelope: declined honestly "
+    "(UNSUPPORTED, capabilities tools, n and logprobs).",
+    seen_in="coverage-gap.md (chat: no logprobs, no tool_choice, no n); llama.cpp before --jinja refused tools",
+)
+def _features_declined(value: Any, *, path: str = "", **_: Any) -> Any:
+    if on(path, "/chat/completions") and isinstance(value, dict) and (feature := _asked_for(value)) is not None:
+        return ApiError(400, _FEATURES[feature], param=feature)
+    return value
+
+
+@fault(
+    "tools-ignored",
+    site="request",
+    summary="tools and tool_choice are dropped: a forced tool call is answered with text.",
+    seen_in="coverage-gap.md (parameters silently ignored); Ollama before 0.3 ignored tools in OpenAI mode",
+)
+def _tools_ignored(value: Any, *, path: str = "", **_: Any) -> Any:
+    if on(path, "/chat/completions") and isinstance(value, dict) and value.get("tools"):
+        return {key: item for key, item in value.items() if key not in ("tools", "tool_choice")}
+    return value
