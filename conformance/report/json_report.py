@@ -25,7 +25,7 @@ from conformance.report.readiness import readiness
 if TYPE_CHECKING:
     from conformance.engine import RunRecord
 
-REPORT_SCHEMA_VERSION = "1.1"
+REPORT_SCHEMA_VERSION = "1.2"
 
 
 def _iso(timestamp: float | None) -> str | None:
