@@ -9,11 +9,16 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from conformance.report import bodies as bodies_module
+from conformance.report.bodies import INLINE_BODY_BYTES, INLINE_BUDGET_BYTES, BodyUnavailable, evidence_items, read_body
+from conformance.report.json_report import write_json
+from conformance.report.view import load_report
 from conformance.target import Target
 from conformance.transport.auth import WRONG_KEY, AuthKind, auth_kind
 from conformance.transport.client import HttpClient
@@ -123,3 +128,63 @@ def test_a_secret_header_is_redacted_in_the_kept_headers() -> None:
     assert "t-secret-42" not in json.dumps(evidence.to_dict())
 
 
+
+
+# -- where a report keeps the bodies: inline, or whole beside it; never cut ----------------------------
+
+
+def _report_with(bodies: list[bytes]) -> dict[str, Any]:
+    golden = json.loads((Path(__file__).parent / "golden" / "report.json").read_text(encoding="utf-8"))
+    items = []
+    for body in bodies:
+        item = {"method": "POST", "url": f"{BASE}/files", "status": 500, "auth": "valid", "request_body": None}
+        try:
+            item["request_body"] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            item["request_body_base64"] = base64.b64encode(body).decode()
+        item["request_body_bytes"] = len(body)
+        items.append(item)
+    check = {"check": "c", "outcome": "FAIL", "duration_s": 0, "message": "m"}
+    check["violation"] = {"title": "t", "expected": None, "actual": None, "pointer": None, "evidence": items}
+    golden["results"] = [golden["results"][0]]  # a valid report whose only evidence is these bodies
+    golden["results"][0]["checks"] = [check]
+    golden["schema_version"] = "1.2"
+    return golden
+
+
+SMALL, LARGE = b'{"a": "' + b"x" * 3000 + b'"}', b"y" * (INLINE_BODY_BYTES + 1)
+BINARY = b"\x00\xff" * (INLINE_BODY_BYTES // 2 + 1)
+# (the bodies of one report, the inline budget, which of them are stored beside the report)
+PLACEMENTS = [
+    ([SMALL], INLINE_BUDGET_BYTES, [False]),
+    ([SMALL, LARGE], INLINE_BUDGET_BYTES, [False, True]),
+    ([BINARY], INLINE_BUDGET_BYTES, [True]),
+    ([SMALL, SMALL, SMALL], 2 * len(SMALL), [False, False, True]),  # the report's budget is spent
+    ([LARGE, LARGE], INLINE_BUDGET_BYTES, [True, True]),  # one file for the same bytes
+]
+
+
+@pytest.mark.parametrize(("bodies", "budget", "beside"), PLACEMENTS)
+def test_bodies_stay_whole_inline_or_beside_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bodies: list[bytes], budget: int, beside: list[bool]
+) -> None:
+    monkeypatch.setattr(bodies_module, "INLINE_BUDGET_BYTES", budget)
+    path = write_json(_report_with(bodies), tmp_path / "report.json")
+    kept = [item for _, _, item in evidence_items(load_report(path))]
+    assert [bool(item.get("request_body_file")) for item in kept] == beside
+    assert [read_body(item, tmp_path) for item in kept] == bodies
+    stored = {body for body, moved in zip(bodies, beside, strict=True) if moved}
+    assert len(list(tmp_path.glob("evidence/*.bin"))) == len(stored)
+
+
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [("../outside.bin", None), ("evidence/gone.bin", None), ("evidence/x.bin", b"altered")],
+)
+def test_a_stored_body_is_read_back_only_as_it_was_sent(tmp_path: Path, name: str, change: bytes | None) -> None:
+    if change is not None:
+        (tmp_path / "evidence").mkdir()
+        (tmp_path / name).write_bytes(change)
+    item = {"request_body": None, "request_body_file": name, "request_body_sha256": "0" * 64}
+    with pytest.raises(BodyUnavailable):
+        read_body(item, tmp_path)

@@ -172,9 +172,7 @@ class Exchange:
 
     def evidence(self, redact: Redactor, sse_lines: tuple[str, ...] = ()) -> Evidence:
         # The request whole (a replay sends it again); the answer as an excerpt that says how long it was.
-        excerpt = (
-            None if sse_lines else redact(self.text)[:EXCERPT_CHARS] + ("…" if len(self.text) > EXCERPT_CHARS else "")
-        )
+        excerpt = None if sse_lines else _excerpt(redact(self.text))
         error = f"{self.error}: {self.error_detail}" if self.error else None
         return Evidence(
             method=self.method,
@@ -183,13 +181,19 @@ class Exchange:
             **request_fields(redact, self.request_headers.items(), self.request_body),
             response_headers={k: redact(v) for k, v in self.headers.items() if k in _EVIDENCE_RESPONSE_HEADERS},
             body_excerpt=excerpt,
-            sse_lines=tuple(redact(line) for line in sse_lines),
+            sse_lines=tuple(_excerpt(redact(line)) for line in sse_lines),
             elapsed_s=round(self.elapsed_s, 4),
             error=redact(error) if error else None,
             auth=self.auth,
             body_bytes=len(self.body) if self.status is not None else None,
             body_truncated=self.truncated,
         )
+
+
+def _excerpt(text: str) -> str:
+    """The first EXCERPT_CHARS characters, with "…" when there was more (redact first: a key straddling the
+    cut must not leave its prefix)."""
+    return text[:EXCERPT_CHARS] + "…" if len(text) > EXCERPT_CHARS else text
 
 
 @dataclass
