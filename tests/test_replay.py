@@ -142,6 +142,10 @@ ERROR = '{"error": {"message": "m", "type": "invalid_request_error", "code": "in
 DONE = ['data: {"object": "chat.completion.chunk"}', "", "data: [DONE]", ""]
 
 
+def silent(kind: str) -> dict:
+    return answer(None, error=f"{kind}: no answer in time")
+
+
 def stream(lines: list[str]) -> dict:
     return answer(200, None, "text/event-stream", sse_lines=lines)
 
@@ -156,9 +160,9 @@ COMPARISONS = [
     (stream(DONE), stream(DONE), "reproduced: 200"),
     (stream(DONE), stream(DONE[:2]), "recorded stream ends with [DONE], now no [DONE]"),
     (stream(DONE), answer(200, "{}"), "recorded content-type text/event-stream, now application/json"),
-    (answer(None, error="timeout: no answer"), answer(None, error="timeout: again"), "reproduced: timeout"),
-    (answer(None, error="timeout: no answer"), answer(None, error="connect: refused"), "recorded timeout, now connect"),
-    (answer(200, "{}", body_truncated=True), answer(200, "{}"), "recorded cut short True, now False"),
+    (silent("timeout"), silent("timeout"), "reproduced: no answer (timeout)"),
+    (silent("timeout"), silent("connect"), "recorded no answer (timeout), now no answer (connect)"),
+    (answer(200, "{}", body_truncated=True), answer(200, "{}"), "recorded body cut at our size cap, now read whole"),
 ]
 
 

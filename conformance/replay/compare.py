@@ -22,7 +22,7 @@ _UNKNOWN: Final = object()  # the recorded evidence cannot tell: not compared
 class Verdict:
     reproduced: bool
     differences: tuple[str, ...]
-    answer: str  # the new answer in a word: "500", "timeout"
+    answer: str  # the new answer in a word: "500", "no answer (timeout)"
 
     def text(self) -> str:
         if self.reproduced:
@@ -31,10 +31,11 @@ class Verdict:
 
 
 def answer(item: Evidence) -> str:
-    """The answer in a word: its status, or the kind of failure when there was none."""
+    """The answer in a word: its status, or the kind of failure when there was none ("no answer (timeout)")."""
     if item.get("status") is not None:
         return str(item["status"])
-    return _error_kind(item) or "no answer"
+    kind = _error_kind(item)
+    return f"no answer ({kind})" if kind else "no answer"
 
 
 def _error_kind(item: Evidence) -> str | None:
@@ -48,6 +49,12 @@ def _media_type(item: Evidence) -> Any:
         return _UNKNOWN
     value = headers.get("content-type")
     return value.split(";", 1)[0].strip().lower() if value else None
+
+
+def _cut(item: Evidence) -> Any:
+    if "body_truncated" not in item:  # a report before schema 1.2
+        return _UNKNOWN
+    return "cut at our size cap" if item["body_truncated"] else "read whole"
 
 
 def _stream_events(item: Evidence) -> list[str] | None:
@@ -102,7 +109,7 @@ def _field(path: str) -> Callable[[Evidence], Any]:
 # (what is compared, how to read it from an evidence item)
 FIELDS: Final[tuple[tuple[str, Callable[[Evidence], Any]], ...]] = (
     ("status", answer),
-    ("cut short", lambda item: bool(item.get("body_truncated")) if "body_truncated" in item else _UNKNOWN),
+    ("body", _cut),
     ("content-type", _media_type),
     ("stream", _stream_end),
     ("object", _field("object")),
