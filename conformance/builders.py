@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.target import MODEL_CAPABILITIES, Target
+from conformance.transport.auth import WRONG_KEY as WRONG_KEY  # re-exported: the probes send it
 from conformance.transport.client import HttpClient
 from conformance.transport.exchange import Exchange, StreamExchange
 
@@ -19,7 +20,6 @@ CHAT_PROMPT = "Say hello in five words."
 COMPLETION_PROMPT = "Say this is a test."
 EMBEDDING_INPUT = "The food was delicious and the waiter was kind."
 UNKNOWN_MODEL = "oai-conformance-no-such-model-7f3a"
-WRONG_KEY = "sk-oai-conformance-wrong-key-0000000000"
 
 ENDPOINTS = {"chat": "chat/completions", "completions": "completions", "embeddings": "embeddings"}
 

@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     from conformance.report.commands import add_parsers
 
     add_parsers(commands)  # report, diff, merge, baseline
+    from conformance.replay.command import add_parser as add_evidence_parser
+
+    add_evidence_parser(commands)  # evidence (alias replay)
     return parser
 
 
@@ -336,9 +339,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console(highlight=False)
     try:
+        from conformance.replay.command import cmd_evidence
         from conformance.report.commands import COMMANDS
 
         commands = {"run": cmd_run, "serve": cmd_serve, "list": cmd_list, "doctor": cmd_doctor, "explain": cmd_explain}
+        commands.update(evidence=cmd_evidence, replay=cmd_evidence)
         handler = {**commands, **COMMANDS}[args.command]
         return handler(args, console)
     except CatalogueError as exc:

@@ -329,10 +329,14 @@ def test_stream_evidence_redacts_the_key_from_sse_lines(make_client: Any) -> Non
 
 @pytest.mark.parametrize("offset", [1990, 1995, 1999])
 def test_evidence_cut_never_leaves_part_of_the_key(make_client: Any, offset: int) -> None:
-    # The excerpts are cut at 2000 characters; a key straddling the cut must not show its prefix.
+    # The answer's excerpt is cut at 2000 characters; a key straddling the cut must not show its prefix.
+    # The request is kept whole (a replay sends it again), redacted, and says a secret was replaced in it.
     text = "x" * offset + KEY + "y" * 100
     client, _ = make_client(lambda r: httpx.Response(400, text=text))
     evidence = client.request("POST", "models", content=text.encode()).evidence(client.redact)
-    redacted = ("x" * offset + REDACTED + "y" * 100)[:2000]
-    assert evidence.body_excerpt == redacted + "…"
+    redacted = "x" * offset + REDACTED + "y" * 100
+    assert evidence.body_excerpt == redacted[:2000] + "…"
+    assert evidence.body_bytes == len(text)
     assert evidence.request_body == redacted
+    assert evidence.request_body_bytes == len(text)
+    assert evidence.request_body_redacted

@@ -67,7 +67,13 @@ class Level(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """One recorded exchange, already redacted, as it appears in a report."""
+    """One recorded exchange, already redacted, as it appears in a report.
+
+    The request is kept whole -- every header, the full body (``request_body``, or
+    ``request_body_base64`` when it is not UTF-8) and the auth kind it carried -- so that it can be sent
+    again exactly; the answer is an excerpt that says how many bytes came (``body_bytes``) and whether
+    our size cap stopped reading (``body_truncated``).
+    """
 
     method: str
     url: str
@@ -79,20 +85,35 @@ class Evidence:
     sse_lines: tuple[str, ...] = ()
     elapsed_s: float | None = None
     error: str | None = None
+    auth: str | None = None  # "valid", "wrong", "none" or "other" (conformance.transport.auth.AuthKind)
+    request_body_base64: str | None = None
+    request_body_bytes: int | None = None
+    request_body_redacted: bool = False  # a secret in the body was replaced: its bytes differ from those sent
+    body_bytes: int | None = None
+    body_truncated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "method": self.method,
             "url": self.url,
             "status": self.status,
+            "auth": self.auth,
             "request_headers": dict(self.request_headers),
             "request_body": self.request_body,
+            "request_body_bytes": self.request_body_bytes,
             "response_headers": dict(self.response_headers),
             "body_excerpt": self.body_excerpt,
+            "body_bytes": self.body_bytes,
+            "body_truncated": self.body_truncated,
             "sse_lines": list(self.sse_lines),
             "elapsed_s": self.elapsed_s,
             "error": self.error,
         }
+        if self.request_body_base64 is not None:
+            data["request_body_base64"] = self.request_body_base64
+        if self.request_body_redacted:
+            data["request_body_redacted"] = True
+        return data
 
 
 class Violation(AssertionError):

@@ -311,7 +311,7 @@ class PropertyDriver(Judging):
                         message=self.redact(info.failure.message),
                         operation=info.failure.operation or recorder.label,
                         reproduce=self.redact(info.code_sample),
-                        evidence=interaction_evidence(self.redact, interaction) if interaction is not None else None,
+                        evidence=None if interaction is None else interaction_evidence(self.client.policy, interaction),
                     )
                 )
 

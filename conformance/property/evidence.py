@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from conformance.core.results import Evidence
 from conformance.property.results import SCHEMA, STATUS, PropertyFailure, envelope_problem
-from conformance.transport.exchange import Redactor
+from conformance.transport.exchange import EXCERPT_CHARS, request_fields
 
 if TYPE_CHECKING:
     from schemathesis.core.transport import Response as StResponse
     from schemathesis.generation.case import Case
+
+    from conformance.transport.policy import Policy
 
 # Response headers shown in evidence (the rest is noise: date, server).
 _SHOWN_HEADERS: Final = (
@@ -28,8 +30,7 @@ _SHOWN_HEADERS: Final = (
 
 
 def finding(
-    redact: Redactor,
-    auth: dict[str, str],
+    policy: Policy,
     klass: str,
     code: str,
     title: str,
@@ -37,6 +38,12 @@ def finding(
     case: Case,
     response: StResponse | None = None,
 ) -> PropertyFailure:
+    redact = policy.redact
+    # The reproducer carries the credentials the request really had (a wrong key, or none), not the key's.
+    if response is not None:
+        auth = {k: v for k, v in response.request.headers.items() if k.lower() == "authorization"}
+    else:
+        auth = {"Authorization": f"Bearer {policy.target.api_key}"} if policy.target.api_key else {}
     reproduce = ""
     with contextlib.suppress(Exception):
         reproduce = case.as_curl_command(headers=auth)
@@ -47,66 +54,68 @@ def finding(
         message=redact(message),
         operation=case.operation.label,
         reproduce=redact(reproduce),
-        evidence=response_evidence(redact, response) if response is not None else None,
+        evidence=response_evidence(policy, response) if response is not None else None,
     )
 
 
-def interaction_evidence(redact: Redactor, interaction: Any) -> Evidence:
+def interaction_evidence(policy: Policy, interaction: Any) -> Evidence:
     request, response = interaction.request, interaction.response
     return _evidence(
-        redact,
+        policy,
         method=request.method,
         url=request.uri,
-        request_headers={k: ", ".join(v) for k, v in request.headers.items()},
+        request_headers=[(k, value) for k, values in request.headers.items() for value in values],
         request_body=request.body,
         response=response,
     )
 
 
-def response_evidence(redact: Redactor, response: StResponse) -> Evidence:
+def response_evidence(policy: Policy, response: StResponse) -> Evidence:
     request = response.request
     body = request.body.encode() if isinstance(request.body, str) else request.body
     return _evidence(
-        redact,
+        policy,
         method=str(request.method),
         url=str(request.url),
-        request_headers=dict(request.headers),
+        request_headers=list(request.headers.items()),
         request_body=body if isinstance(body, bytes) else None,
         response=response,
     )
 
 
 def _evidence(
-    redact: Redactor,
+    policy: Policy,
     *,
     method: str,
     url: str,
-    request_headers: dict[str, str],
+    request_headers: list[tuple[str, str]],
     request_body: bytes | None,
     response: StResponse | None,
 ) -> Evidence:
-    shown = ("content-type", "accept", "openai-organization")
-    headers = {k.lower(): redact(v) for k, v in request_headers.items() if k.lower() in shown}
-    if any(k.lower() == "authorization" for k in request_headers):
-        headers["authorization"] = "Bearer [REDACTED]"
+    """The request whole, as it went through the policy (its headers, full body and auth kind, redacted),
+    and an excerpt of the answer that says how long it was."""
+    redact = policy.redact
     excerpt = None
     response_headers: dict[str, str] = {}
+    size = None
     if response is not None:
         content = response.content
-        excerpt = redact(content[:2000].decode("utf-8", "replace")) + ("…" if len(content) > 2000 else "")
+        size = len(content)
+        text = content.decode("utf-8", "replace")
+        excerpt = redact(text)[:EXCERPT_CHARS] + ("…" if len(text) > EXCERPT_CHARS else "")
         response_headers = {
             k.lower(): redact(", ".join(v)) for k, v in response.headers.items() if k.lower() in _SHOWN_HEADERS
         }
-    body = redact(request_body[:2000].decode("utf-8", "replace")) if request_body else None
     return Evidence(
         method=method,
         url=redact(url),
         status=response.status_code if response is not None else None,
-        request_headers=headers,
-        request_body=body,
+        **request_fields(redact, request_headers, request_body or None),
         response_headers=response_headers,
         body_excerpt=excerpt,
         elapsed_s=round(response.elapsed, 4) if response is not None else None,
+        auth=policy.auth_kind(request_headers),
+        body_bytes=size,
     )
 
 

@@ -138,5 +138,4 @@ class Judging(HandBuilt):
     def _finding(
         self, klass: str, code: str, title: str, message: str, case: Case, response: StResponse | None = None
     ) -> PropertyFailure:
-        auth = self._auth(self.target.api_key)
-        return finding(self.redact, auth, klass, code, title, message, case, response)
+        return finding(self.client.policy, klass, code, title, message, case, response)

@@ -1,7 +1,8 @@
 """report.json: the single source every other output is derived from.
 
 Built from a finished run's frozen record, redacted as a whole (belt and braces: evidence is already
-redacted when recorded), and validated against ``spec/report.schema.json`` before it is written.
+redacted when recorded), and validated against ``spec/report.schema.json`` before it is written. Every
+evidence item keeps its request whole; the largest bodies are stored beside the report, never cut.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from conformance import __version__
 from conformance.core.catalogue import spec_dir
 from conformance.core.results import Level, Outcome, requirement_outcome
 from conformance.core.scoring import Scored, summarise
+from conformance.report.bodies import store_large_bodies
 from conformance.report.readiness import readiness
 
 if TYPE_CHECKING:
@@ -117,8 +119,11 @@ def validate_report(report: dict[str, Any]) -> None:
 
 
 def write_json(report: dict[str, Any], path: str | Path) -> Path:
-    validate_report(report)
+    """Write report.json; a request body too large to keep in it is stored whole beside it, and the
+    report (changed in place) names the file (:mod:`conformance.report.bodies`)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    store_large_bodies(report, target.parent)
+    validate_report(report)
     target.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return target

@@ -186,6 +186,18 @@ class HttpClient:
         self._send(Options(exchange, limit, events))
         return exchange
 
+    def resend(self, method: str, url: str, *, headers: dict[str, str], body: bytes | None, stream: bool) -> Exchange:
+        """Send a recorded request again as it was (``oai-conformance evidence``): these headers, none of the
+        client's own added, and this body; read as an event stream when ``stream``."""
+        kind = StreamExchange if stream else Exchange
+        exchange = kind(method=method, url=url, request_headers=headers, request_body=body)
+        target = self.target
+        if stream:
+            self._send(Options(exchange, target.max_stream_seconds, target.max_stream_events))
+        else:
+            self._send(Options(exchange, target.timeout))
+        return exchange
+
     def _send(self, options: Options) -> None:
         """Send through the policy and read the answer to its end; the policy records it on the exchange."""
         exchange = options.exchange

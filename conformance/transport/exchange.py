@@ -3,8 +3,10 @@ a check shows from them, and the :class:`Redactor` that keeps the key out of eve
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +32,6 @@ _EVIDENCE_RESPONSE_HEADERS = (
     "cache-control",
     "connection",
 )
-_EVIDENCE_REQUEST_HEADERS = ("authorization", "openai-organization", "content-type", "accept")
 
 
 class Redactor:
@@ -45,6 +46,12 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
+
+    def bytes(self, data: bytes) -> bytes:
+        """Redact every secret's UTF-8 bytes in ``data`` (a body need not be text)."""
+        for secret in self.secrets:
+            data = data.replace(secret.encode("utf-8"), REDACTED.encode())
+        return data
 
     def walk(self, value: Any) -> Any:
         """Redact every string inside a JSON-like value (dict keys too)."""
@@ -87,6 +94,30 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def request_fields(redact: Redactor, headers: Iterable[tuple[str, str]], body: bytes | None) -> dict[str, Any]:
+    """The whole request as evidence keeps it: every header and the full body, redacted of the secrets.
+
+    Never cut: a replay must send the same bytes (a body cut at 2,000 characters turned a recorded 500
+    into a 400 parse error). A body that is not UTF-8 is kept in base64; a body that carried a secret says
+    so, since its bytes were changed.
+    """
+    fields: dict[str, Any] = {
+        "request_headers": {name.lower(): redact(value) for name, value in headers},
+        "request_body": None,
+        "request_body_bytes": None if body is None else len(body),
+    }
+    if body is None:
+        return fields
+    # Redacted as bytes, before decoding: a key must not survive in a body that is not text.
+    shown = redact.bytes(body)
+    fields["request_body_redacted"] = shown != body
+    try:
+        fields["request_body"] = shown.decode("utf-8")
+    except UnicodeDecodeError:
+        fields["request_body_base64"] = base64.b64encode(shown).decode("ascii")
+    return fields
+
+
 def loads(text: str) -> Any:
     """``json.loads`` for a provider's text: a document nested deeper than the interpreter's recursion limit
     (``[[[[…``, a "JSON bomb") is not JSON we can read -- a ValueError like any other, never a crash."""
@@ -117,6 +148,7 @@ class Exchange:
     # Earlier answers to the same request that were retried (429/503), e.g. "429, waited 1 s (Retry-After)".
     attempts: list[str] = field(default_factory=list)
     not_sent: bool = False  # the circuit breaker answered for the provider: nothing went on the wire
+    auth: str | None = None  # the AuthKind the request carried, set by the policy where it is sent
 
     @property
     def ok(self) -> bool:
@@ -139,26 +171,29 @@ class Exchange:
         return loads(self.body.decode("utf-8"))
 
     def evidence(self, redact: Redactor, sse_lines: tuple[str, ...] = ()) -> Evidence:
-        request_body = None
-        if self.request_body is not None:
-            # Redact before cutting: a key straddling the cut would otherwise leave its prefix in clear.
-            request_body = redact(self.request_body.decode("utf-8", errors="replace"))[:EXCERPT_CHARS]
-        excerpt = (
-            None if sse_lines else redact(self.text)[:EXCERPT_CHARS] + ("…" if len(self.text) > EXCERPT_CHARS else "")
-        )
+        # The request whole (a replay sends it again); the answer as an excerpt that says how long it was.
+        excerpt = None if sse_lines else _excerpt(redact(self.text))
         error = f"{self.error}: {self.error_detail}" if self.error else None
         return Evidence(
             method=self.method,
             url=redact(self.url),
             status=self.status,
-            request_headers={k: redact(v) for k, v in self.request_headers.items() if k in _EVIDENCE_REQUEST_HEADERS},
-            request_body=request_body,
+            **request_fields(redact, self.request_headers.items(), self.request_body),
             response_headers={k: redact(v) for k, v in self.headers.items() if k in _EVIDENCE_RESPONSE_HEADERS},
             body_excerpt=excerpt,
-            sse_lines=tuple(redact(line) for line in sse_lines),
+            sse_lines=tuple(_excerpt(redact(line)) for line in sse_lines),
             elapsed_s=round(self.elapsed_s, 4),
             error=redact(error) if error else None,
+            auth=self.auth,
+            body_bytes=len(self.body) if self.status is not None else None,
+            body_truncated=self.truncated,
         )
+
+
+def _excerpt(text: str) -> str:
+    """The first EXCERPT_CHARS characters, with "…" when there was more (redact first: a key straddling the
+    cut must not leave its prefix)."""
+    return text[:EXCERPT_CHARS] + "…" if len(text) > EXCERPT_CHARS else text
 
 
 @dataclass

@@ -28,12 +28,13 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from conformance.transport.auth import AuthKind, auth_kind
 from conformance.transport.deadline import install_deadlines
 from conformance.transport.exchange import (
     HTTP_LOGGERS,
@@ -324,16 +325,15 @@ class Policy(httpx.BaseTransport):
             streamed = asks_stream(body)
             target = self.target
             kind = StreamExchange if streamed else Exchange
-            exchange = kind(
-                method=method,
-                url=url,
-                request_headers={k.lower(): v for k, v in request.headers.multi_items()},
-                request_body=body or None,
-            )
+            exchange = kind(method=method, url=url, request_headers={}, request_body=body or None)
             options = Options(exchange, target.max_stream_seconds if streamed else target.timeout)
             own = True
         else:
             exchange, own = options.exchange, False
+        # What goes on the wire, as the report keeps it: every header (the trace marker of our own test runs
+        # aside) and the kind of credentials, so that a replay sends the same request with the same kind.
+        exchange.request_headers = {k: v for k, v in request.headers.items() if k != TRACE_HEADER}
+        exchange.auth = self.auth_kind(request.headers.items())
         blocked = self.breaker_blocks(method, url)
         if blocked is not None:
             exchange.error, exchange.not_sent = "timeout", True
@@ -369,6 +369,10 @@ class Policy(httpx.BaseTransport):
             extensions={k: v for k, v in response.extensions.items() if k in ("http_version", "reason_phrase")},
         )
 
+    def auth_kind(self, headers: Iterable[tuple[str, str]]) -> AuthKind:
+        """The kind of credentials a request to this target carries (never the key itself)."""
+        return auth_kind(headers, self.target.api_key)
+
     def _carries_secret(self, request: httpx.Request) -> bool:
         names = {name.lower() for name, _ in self.target.headers}
         return any(name.lower() in names for name in request.headers)
@@ -394,4 +398,5 @@ _EXCHANGE_FIELDS = (
     "chunks",
     "retried",
     "attempts",
+    "auth",
 )

@@ -3,14 +3,18 @@
     python replay.py reports/<server>/report.json --api-key KEY --out reports/<server>/evidence.txt
 
 For each requirement whose outcome is FAIL, TIMEOUT or ERROR, the exchanges recorded as its evidence
-are sent again to the (still running) server with ``curl -sS -i`` exactly as recorded: method, URL,
-content type, accept, organization and body; the Authorization header is restored from ``--api-key``
-where the report redacted it, and kept as recorded otherwise (the wrong-key probe) or left out (the
-no-key probe). The curl command and the raw status line, headers and body are written to ``--out``.
-This is the raw evidence the baselines cite; a person reads it against the documented contract
-before a failure is published.
+are sent again to the (still running) server with ``curl -sS -i`` exactly as recorded, by the rule of
+``oai-conformance evidence`` (conformance/replay/plan.py): method, URL, every recorded header, the full
+body, and the auth kind the request carried -- ``--api-key`` where it carried the key, the suite's wrong
+key where it carried that, no Authorization where it had none, the recorded value otherwise. A request
+that cannot be sent as it was (a body a report of schema 1.1 cut) is listed, not sent. The curl command
+and the raw status line, headers and body are written to ``--out``. This is the raw evidence the
+baselines cite; a person reads it against the documented contract before a failure is published.
+(``oai-conformance evidence`` does the same through the suite's transport and says per request whether
+the answer reproduces the recorded one.)
 
-Only loopback URLs are replayed: the peers run on 127.0.0.1.
+Only loopback URLs are replayed: the peers run on 127.0.0.1. Run it with the Python that has the project
+installed (_common.sh: helper_python).
 """
 
 from __future__ import annotations
@@ -24,58 +28,68 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from conformance.replay.plan import NotReplayable, Replay, rebuild
+
 PROBLEMS = ("FAIL", "TIMEOUT", "ERROR")
 REDACTED = "[REDACTED]"
 MAX_PER_REQUIREMENT = 3
 MAX_ANSWER_CHARS = 3000
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SAME_REQUEST = ("auth", "request_headers", "request_body", "request_body_base64", "request_body_file")
 
 
 class Raw(str):
     """A command-line word that is already quoted for the shell."""
 
 
-def curl_args(evidence: dict, api_key: str) -> tuple[list[str], list[str]]:
+def curl_args(again: Replay, api_key: str) -> tuple[list[str], list[str]]:
     """The curl command to run, and the same command as printed (the key shown as $KEY)."""
-    headers = {k.lower(): v for k, v in (evidence.get("request_headers") or {}).items()}
-    body = evidence.get("request_body")
-    streamed = "text/event-stream" in headers.get("accept", "") or (body is not None and '"stream": true' in body)
-    streamed = streamed or (body is not None and '"stream":true' in body)
-    run = ["curl", "-sS", "-i", "--max-time", "30", "-X", evidence["method"]]
-    if streamed:
+    run = ["curl", "-sS", "-i", "--max-time", "30", "-X", again.method]
+    if again.stream:
         run.append("-N")
+    if "accept-encoding" in again.headers:
+        run.append("--compressed")  # sent as recorded; the raw answer is shown decoded
     shown = list(run)
-    for name in ("content-type", "accept", "openai-organization", "authorization"):
-        value = headers.get(name)
-        if value is None:
-            continue
-        if name == "authorization" and REDACTED in value:
-            run += ["-H", f"authorization: {value.replace(REDACTED, api_key)}"]
-            shown += ["-H", f"authorization: {value.replace(REDACTED, '$KEY')}"]
-            continue
+    for name, value in again.headers.items():
         run += ["-H", f"{name}: {value}"]
-        shown += ["-H", f"{name}: {value}"]
-    if body is not None:
+        shown += ["-H", f"{name}: {value.replace(api_key, '$KEY') if api_key else value}"]
+    if again.body is not None:
         # the body goes through stdin: it may hold bytes an argument cannot (a NUL from a fuzzed request)
         run += ["--data-binary", "@-"]
-        printable = body.isprintable() or all(ch.isprintable() or ch in "\r\n\t" for ch in body)
-        shown += ["--data-binary", body if printable else Raw("$'" + body.encode("unicode_escape").decode() + "'")]
-    run.append(evidence["url"])
-    shown.append(evidence["url"])
+        body = again.body.decode("utf-8", errors="replace")
+        printable = all(ch.isprintable() or ch in "\r\n\t" for ch in body) and len(body) <= MAX_ANSWER_CHARS
+        if printable:
+            shown += ["--data-binary", body]
+        else:
+            shown += ["--data-binary", Raw(f"@body ({len(again.body)} bytes, as recorded in report.json)")]
+    run.append(again.url)
+    shown.append(again.url)
     return run, shown
 
 
-def replay(evidence: dict, api_key: str) -> str:
-    host = urlsplit(evidence["url"]).hostname or ""
-    run, shown = curl_args(evidence, api_key)
-    body = evidence.get("request_body")
-    stdin = body.encode("utf-8", errors="surrogateescape") if body is not None else None
+def replay(evidence: dict, report: dict, report_dir: Path, api_key: str) -> str:
+    base = report["target"]["base_url"]
+    try:
+        again = rebuild(
+            evidence,
+            recorded_base=base,
+            base_url=base,
+            api_key=api_key or None,
+            headers={},
+            report_dir=report_dir,
+            schema=str(report.get("schema_version", "")),
+        )
+    except NotReplayable as exc:
+        return f"{evidence['method']} {evidence['url']}\n(not replayed: {exc})\n"
+    host = urlsplit(again.url).hostname or ""
+    run, shown = curl_args(again, api_key)
     printed = " ".join(part if isinstance(part, Raw) else shlex.quote(part) for part in shown)
     printed = printed.replace("'$KEY'", '"$KEY"')
+    notes = "".join(f"# note: {note}\n" for note in again.notes)
     if host not in LOOPBACK:
-        return f"$ {printed}\n(not replayed: {host} is not a loopback address)\n"
+        return f"{notes}$ {printed}\n(not replayed: {host} is not a loopback address)\n"
     try:
-        done = subprocess.run(run, input=stdin, capture_output=True, timeout=40, check=False)
+        done = subprocess.run(run, input=again.body, capture_output=True, timeout=40, check=False)
         answer = done.stdout.decode("utf-8", errors="replace").replace("\r\n", "\n")
         if done.returncode:
             answer += f"\n(curl exit {done.returncode}: {done.stderr.decode(errors='replace').strip()})"
@@ -85,7 +99,7 @@ def replay(evidence: dict, api_key: str) -> str:
         answer = answer.replace(api_key, REDACTED)
     if len(answer) > MAX_ANSWER_CHARS:
         answer = answer[:MAX_ANSWER_CHARS] + f"\n… ({len(answer) - MAX_ANSWER_CHARS} more characters)"
-    return f"$ {printed}\n{answer.rstrip()}\n"
+    return f"{notes}$ {printed}\n{answer.rstrip()}\n"
 
 
 def exchanges(row: dict) -> list[dict]:
@@ -99,7 +113,7 @@ def exchanges(row: dict) -> list[dict]:
     return found[:MAX_PER_REQUIREMENT]
 
 
-def render(report: dict, api_key: str) -> str:
+def render(report: dict, api_key: str, report_dir: Path) -> str:
     target = report["target"]
     lines = [
         f"# Raw evidence for {target['name']}: every request behind a FAIL, TIMEOUT or ERROR in report.json,",
@@ -117,12 +131,12 @@ def render(report: dict, api_key: str) -> str:
         if not items:
             lines.append("(no recorded exchange to replay)")
         for item in items:
-            key = json.dumps([item["method"], item["url"], item.get("request_headers"), item.get("request_body")])
+            key = json.dumps([item[k] for k in ("method", "url")] + [item.get(k) for k in SAME_REQUEST], sort_keys=True)
             if key in seen:
                 lines.append(f"(same request as under {seen[key]})")
                 continue
             seen[key] = row["id"]
-            lines.append(replay(item, api_key))
+            lines.append(replay(item, report, report_dir, api_key))
         lines.append("")
     if len(lines) == 4:
         lines.append("(no failures)")
@@ -136,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="write here (default: standard output)")
     args = parser.parse_args(argv)
     report = json.loads(Path(args.report).read_text(encoding="utf-8"))
-    text = render(report, args.api_key)
+    text = render(report, args.api_key, Path(args.report).parent)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
     else:
