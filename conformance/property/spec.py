@@ -153,10 +153,6 @@ def _completion(model: str, **extra: Any) -> dict[str, Any]:
 
 
 EDGE_CASES: Final[tuple[EdgeCase, ...]] = (
-    EdgeCase("chat max_tokens -1", "POST /chat/completions", "chat", lambda m, _: _chat(m, max_tokens=-1),
-             "seed 002 max_tokens (llama.cpp reads -1 as unlimited)"),
-    EdgeCase("chat max_tokens 0", "POST /chat/completions", "chat", lambda m, _: _chat(m, max_tokens=0),
-             "OpenAI: integer_below_min_value"),
     EdgeCase("chat n 0", "POST /chat/completions", "chat", lambda m, t: _chat(m, n=0, max_tokens=t),
              "seed 002 n: how many completions to generate"),
     EdgeCase("completions logprobs 6", "POST /completions", "completions",
