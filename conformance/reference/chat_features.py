@@ -18,12 +18,12 @@ from .errors import missing_parameter
 from .params import Reject, as_array, as_object, as_str, empty_array, invalid_value, one_of
 from .request_types import Tool
 
-__all__ = ["response_format", "schema_problem", "tool_choice", "tools"]
+__all__ = ["parse_response_format", "parse_tool_choice", "parse_tools", "schema_problem"]
 
 _TOOL_NAME_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def tools(value: Any, param: str) -> tuple[Tool, ...]:
+def parse_tools(value: Any, param: str) -> tuple[Tool, ...]:
     items = as_array(value, param)
     if not items:
         raise empty_array(param)
@@ -48,7 +48,7 @@ def tools(value: Any, param: str) -> tuple[Tool, ...]:
     return tuple(found)
 
 
-def tool_choice(value: Any, param: str) -> tuple[str | None, str | None]:
+def parse_tool_choice(value: Any, param: str) -> tuple[str | None, str | None]:
     """(mode, named tool) from ``tool_choice``."""
     if isinstance(value, str):
         return one_of("none", "auto", "required")(value, param), None
@@ -70,7 +70,7 @@ def schema_problem(schema: Any) -> str | None:
     return None
 
 
-def response_format(value: Any, param: str) -> tuple[str, dict[str, Any] | None]:
+def parse_response_format(value: Any, param: str) -> tuple[str, dict[str, Any] | None]:
     fmt = as_object(value, param)
     kind = one_of("text", "json_object", "json_schema")(fmt.get("type"), f"{param}.type")
     if kind != "json_schema":

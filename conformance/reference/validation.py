@@ -13,8 +13,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
-from . import chat_features as features
 from .catalog import CHAT, COMPLETIONS, EMBEDDINGS, find_model, wrong_endpoint
+from .chat_features import parse_response_format, parse_tool_choice, parse_tools
 from .errors import ApiError, describe_json_type, invalid_request, missing_parameter, model_not_found
 from .model import EMBEDDING_DIMENSIONS, count_tokens, decode_token_ids
 from .params import (
@@ -175,8 +175,8 @@ def _chat(body: Mapping[str, Any], policy: Policy) -> ChatRequest:
         invalid_request("'top_logprobs' is only allowed when 'logprobs' is true.", "top_logprobs", "invalid_value"),
     ):
         top_logprobs = 0
-    tools = reader.optional("tools", features.tools, ())
-    mode, named = reader.optional("tool_choice", features.tool_choice, (None, None))
+    tools = reader.optional("tools", parse_tools, ())
+    mode, named = reader.optional("tool_choice", parse_tool_choice, (None, None))
     if body.get("tool_choice") is not None and not reader.require(
         bool(tools),
         invalid_request("'tool_choice' is only allowed when 'tools' are specified.", "tool_choice", "invalid_value"),
@@ -187,7 +187,7 @@ def _chat(body: Mapping[str, Any], policy: Policy) -> ChatRequest:
         invalid_request(f"Tool '{named}' in 'tool_choice' is not one of the 'tools'.", "tool_choice", "invalid_value"),
     ):
         named = None
-    response_format, json_schema = reader.optional("response_format", features.response_format, ("text", None))
+    response_format, json_schema = reader.optional("response_format", parse_response_format, ("text", None))
     stream, include_usage = reader.stream(policy)
     if tools:
         prompt_tokens += count_tokens(json.dumps(body["tools"]))
