@@ -599,7 +599,8 @@ def test_undeclared_capability_is_unsupported_and_left_out_of_the_score(referenc
     assert outcomes(report)["MODELS-001"] == "PASS"
     assert report["summary"]["by_capability"]["images"]["score"] is None
     assert report["summary"]["score"] == 100.0
-    assert report["target"]["capabilities"] == ["chat", "completions", "embeddings", "logprobs", "n", "structured_outputs", "tools"]
+    declared = ["chat", "completions", "embeddings", "logprobs", "n", "structured_outputs", "tools"]
+    assert report["target"]["capabilities"] == declared
     # Declared absent means not asked: the run cost exactly what MODELS-001 alone costs.
     alone = score(reference_server.base_url, ["MODELS-001"], capabilities="chat,completions,embeddings")
     assert report["usage"]["requests"] == alone["usage"]["requests"]
