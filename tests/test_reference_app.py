@@ -254,6 +254,24 @@ def test_chat_tool_choice(client: httpx.Client, tool_choice: Any, prompt: str, c
     assert json.loads(call["function"]["arguments"]) == WEATHER_ARGS
 
 
+TOOL_TURN = [
+    {"role": "user", "content": "Please use get_weather for Paris."},
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": '{"temperature_c": 21}'},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("tool_choice", "calls"), [(None, False), ("auto", False), ("required", True)])
+def test_a_tool_result_is_answered_with_text_unless_a_call_is_required(
+    client: httpx.Client, tool_choice: str | None, calls: bool
+) -> None:
+    extra = {"tool_choice": tool_choice} if tool_choice else {}
+    choice = chat(client, messages=TOOL_TURN, tools=[WEATHER_TOOL], **extra)["choices"][0]
+    assert bool(choice["message"].get("tool_calls")) is calls
+    assert choice["finish_reason"] == ("tool_calls" if calls else "stop")
+
+
 def test_chat_tool_call_stream(client: httpx.Client) -> None:
     params = {"model": "ref-chat", "messages": USER, "tools": [WEATHER_TOOL], "tool_choice": "required"}
     plain = client.post("/chat/completions", json=params).json()["choices"][0]["message"]["tool_calls"][0]
@@ -588,6 +606,10 @@ ERROR_CASES: list[tuple[str, str, dict[str, Any], int, str | None]] = [
      {"model": "ref-chat", "messages": MSG, "tools": [{"type": "magic"}]}, 400, "tools[0].type"),
     ("response-format-bad", "/chat/completions",
      {"model": "ref-chat", "messages": MSG, "response_format": {"type": "yaml"}}, 400, "response_format.type"),
+    ("json-schema-invalid", "/chat/completions",
+     {"model": "ref-chat", "messages": MSG, "response_format": {"type": "json_schema", "json_schema": {
+         "name": "reply", "schema": {"type": "object", "properties": {"a": {"type": "no-such-type"}}}}}},
+     400, "response_format.json_schema.schema"),
     ("completion-max-tokens", "/completions", {"model": "ref-instruct", "max_tokens": 0}, 400, "max_tokens"),
     ("completion-best-of", "/completions", {"model": "ref-instruct", "n": 3, "best_of": 2}, 400, "best_of"),
     ("completion-logprobs-high", "/completions", {"model": "ref-instruct", "logprobs": 6}, 400, "logprobs"),

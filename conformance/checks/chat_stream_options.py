@@ -209,10 +209,15 @@ def test_tool_call_finishes_with_tool_calls(chat_stream_tools: StreamExchange) -
         for choice in streams.choices_of(item)
         if choice.get("finish_reason") is not None
     ]
-    if not reasons or reasons[-1][1] != "tool_calls":
+    # The probe's tool_choice names the function: the OpenAI API answers such a call with "stop"
+    # (vllm-project/vllm#49496, ENTERPILOT/GoModel#124), the description documents "tool_calls".
+    if not reasons or reasons[-1][1] not in ("tool_calls", "stop"):
         item = reasons[-1][0] if reasons else streams.chunks(chat_stream_tools)[-1]
         raise fail_at(
-            item, 'A tool call did not finish with "tool_calls"', 'finish_reason "tool_calls"', chat_stream_tools
+            item,
+            'A tool call did not finish with "tool_calls"',
+            'finish_reason "tool_calls" (or "stop", after a tool_choice naming the function)',
+            chat_stream_tools,
         )
 
 

@@ -58,9 +58,10 @@ DECLARABLE_CAPABILITIES = (
     "tools",
     "logprobs",
     "n",
+    "structured_outputs",  # response_format json_object / json_schema
 )
 #: Declaring ``chat`` declares these too, unless they are named with a minus (``chat,-tools``).
-CHAT_FEATURES = ("tools", "logprobs", "n")
+CHAT_FEATURES = ("tools", "logprobs", "n", "structured_outputs")
 #: ``--profile``: core is what every OpenAI-compatible server is used for; extended adds the newer
 #: optional endpoints; legacy is the deprecated ones (and model delete, which needs a fine-tuned model).
 PROFILES = ("core", "extended", "legacy", "all")

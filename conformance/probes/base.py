@@ -38,6 +38,12 @@ def _model(state: RunState, capability: str) -> str:
     return choice.model
 
 
+def feature_declared(target: Target, feature: str) -> None:
+    """Stop a probe, before any request, when its chat feature is declared absent (``chat,-tools``)."""
+    if target.capabilities is not None and feature not in target.capabilities:
+        raise Unsupported(f"{feature}: {DECLARED_ABSENT}")
+
+
 @probe
 def chat_model(run_state: RunState) -> str:
     return _model(run_state, "chat")

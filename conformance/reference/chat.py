@@ -62,7 +62,8 @@ class ChatChoice:
 
 
 def _called_tool(request: ChatRequest) -> Tool | None:
-    """Which tool (if any) the reply calls: named, required, or "auto" with its name in the last user turn."""
+    """Which tool (if any) the reply calls: named, required, or "auto" with its name in the last turn, when a
+    user sent it (a conversation that ends with a tool result is answered with text)."""
     if not request.tools or request.tool_choice == "none":
         return None
     if request.named_tool is not None:

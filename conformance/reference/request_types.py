@@ -27,7 +27,7 @@ class ChatRequest:
     model: str
     prompt_text: str  # every message's role and text; seeds the generator
     prompt_tokens: int
-    last_user_text: str
+    last_user_text: str  # the last message's text when a user sent it; empty after a tool result
     n: int = 1
     stop: tuple[str, ...] = ()
     max_tokens: int | None = None  # min(max_tokens, max_completion_tokens) when both are given

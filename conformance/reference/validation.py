@@ -10,11 +10,11 @@ simply do what the normalised request says.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
 from .catalog import CHAT, COMPLETIONS, EMBEDDINGS, find_model, wrong_endpoint
+from .chat_features import parse_response_format, parse_tool_choice, parse_tools
 from .errors import ApiError, describe_json_type, invalid_request, missing_parameter, model_not_found
 from .model import EMBEDDING_DIMENSIONS, count_tokens, decode_token_ids
 from .params import (
@@ -33,7 +33,7 @@ from .params import (
     stop_sequences,
 )
 from .policy import Policy
-from .request_types import ChatRequest, CompletionRequest, EmbeddingRequest, Prompt, Tool
+from .request_types import ChatRequest, CompletionRequest, EmbeddingRequest, Prompt
 
 __all__ = ["validate_chat", "validate_completion", "validate_embedding"]
 
@@ -43,7 +43,6 @@ ROLES: Final = ("system", "assistant", "user", "function", "tool", "developer")
 CONTENT_PART_TYPES: Final = ("text", "image_url", "input_audio", "file", "refusal")
 MAX_EMBEDDING_INPUTS: Final = 2048
 DEFAULT_PROMPT: Final = "<|endoftext|>"
-_TOOL_NAME_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Per-message and per-reply token overhead for chat prompts (OpenAI's documented 3 + 3 scheme).
 _MESSAGE_OVERHEAD: Final = 3
 _REPLY_PRIMING: Final = 3
@@ -114,7 +113,8 @@ def _message_text(content: Any, param: str) -> str:
 
 
 def _messages(body: Mapping[str, Any]) -> tuple[str, int, str]:
-    """Checks ``messages``; returns (prompt text, prompt tokens, text of the last user message)."""
+    """Checks ``messages``; returns (prompt text, prompt tokens, text of the last message when a user sent
+    it -- empty after a tool result, so "auto" answers a tool result with text)."""
     if body.get("messages") is None:
         raise Reject(missing_parameter("messages"))
     messages = as_array(body["messages"], "messages")
@@ -151,57 +151,8 @@ def _messages(body: Mapping[str, Any]) -> tuple[str, int, str]:
             as_array(message["tool_calls"], f"{param}.tool_calls")
         lines.append(f"{role}: {text}")
         tokens += count_tokens(text) + _MESSAGE_OVERHEAD
-        if role == "user":
-            last_user = text
+        last_user = text if role == "user" else ""
     return "\n".join(lines), tokens, last_user
-
-
-def _tools(value: Any, param: str) -> tuple[Tool, ...]:
-    items = as_array(value, param)
-    if not items:
-        raise empty_array(param)
-    tools: list[Tool] = []
-    for i, item in enumerate(items):
-        tool_param = f"{param}[{i}]"
-        tool = as_object(item, tool_param)
-        one_of("function")(tool.get("type"), f"{tool_param}.type")
-        function = as_object(tool.get("function"), f"{tool_param}.function")
-        if function.get("name") is None:
-            raise Reject(missing_parameter(f"{tool_param}.function.name"))
-        name = as_str(function["name"], f"{tool_param}.function.name")
-        if not _TOOL_NAME_RE.fullmatch(name):
-            message = (
-                "string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,64}$'."
-            )
-            raise invalid_value(f"{tool_param}.function.name", message)
-        parameters = function.get("parameters")
-        if parameters is not None:
-            as_object(parameters, f"{tool_param}.function.parameters")
-        tools.append(Tool(name=name, parameters=parameters))
-    return tuple(tools)
-
-
-def _tool_choice(value: Any, param: str) -> tuple[str | None, str | None]:
-    """(mode, named tool) from ``tool_choice``."""
-    if isinstance(value, str):
-        return one_of("none", "auto", "required")(value, param), None
-    choice = as_object(value, param)
-    one_of("function")(choice.get("type"), f"{param}.type")
-    function = as_object(choice.get("function"), f"{param}.function")
-    return None, as_str(function.get("name"), f"{param}.function.name")
-
-
-def _response_format(value: Any, param: str) -> tuple[str, dict[str, Any] | None]:
-    fmt = as_object(value, param)
-    kind = one_of("text", "json_object", "json_schema")(fmt.get("type"), f"{param}.type")
-    if kind != "json_schema":
-        return kind, None
-    if fmt.get("json_schema") is None:
-        raise Reject(missing_parameter(f"{param}.json_schema"))
-    spec = as_object(fmt["json_schema"], f"{param}.json_schema")
-    as_str(spec.get("name"), f"{param}.json_schema.name")
-    schema = spec.get("schema")
-    return kind, (as_object(schema, f"{param}.json_schema.schema") if schema is not None else None)
 
 
 def _chat(body: Mapping[str, Any], policy: Policy) -> ChatRequest:
@@ -224,8 +175,8 @@ def _chat(body: Mapping[str, Any], policy: Policy) -> ChatRequest:
         invalid_request("'top_logprobs' is only allowed when 'logprobs' is true.", "top_logprobs", "invalid_value"),
     ):
         top_logprobs = 0
-    tools = reader.optional("tools", _tools, ())
-    mode, named = reader.optional("tool_choice", _tool_choice, (None, None))
+    tools = reader.optional("tools", parse_tools, ())
+    mode, named = reader.optional("tool_choice", parse_tool_choice, (None, None))
     if body.get("tool_choice") is not None and not reader.require(
         bool(tools),
         invalid_request("'tool_choice' is only allowed when 'tools' are specified.", "tool_choice", "invalid_value"),
@@ -236,7 +187,7 @@ def _chat(body: Mapping[str, Any], policy: Policy) -> ChatRequest:
         invalid_request(f"Tool '{named}' in 'tool_choice' is not one of the 'tools'.", "tool_choice", "invalid_value"),
     ):
         named = None
-    response_format, json_schema = reader.optional("response_format", _response_format, ("text", None))
+    response_format, json_schema = reader.optional("response_format", parse_response_format, ("text", None))
     stream, include_usage = reader.stream(policy)
     if tools:
         prompt_tokens += count_tokens(json.dumps(body["tools"]))

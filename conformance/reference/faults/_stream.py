@@ -1,8 +1,8 @@
 """Helpers the stream faults and variations share: they work on the list of stream items (dict chunks,
 then the string "[DONE]").
 
-Most stream faults apply only to the *plain* streamed request (no stream_options, tools, n or logprobs)
-so that one fault breaks one rule: the suite's other stream probes stay clean.
+Most stream faults apply only to the *plain* streamed request (no stream_options, tools, n, logprobs or
+response_format) so that one fault breaks one rule: the suite's other stream probes stay clean.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ __all__ = [
 
 
 def plain(request: Any) -> bool:
-    """The suite's plain streamed chat request: no stream_options, tools, n > 1 or logprobs."""
+    """The suite's plain streamed chat request: no stream_options, tools, n > 1, logprobs or response_format."""
     return (
         isinstance(request, dict)
         and not request.get("stream_options")
         and not request.get("tools")
+        and not request.get("response_format")
         and request.get("n") in (None, 1)
         and not request.get("logprobs")
     )

@@ -169,15 +169,28 @@ def _tool_args_object(value: list[Any], **_: Any) -> list[Any]:
     return items
 
 
-@fault(
+@variation(
     "stream-tool-finish-stop",
     site="chat.chunks",
-    summary='A tool call finishes with "stop".',
-    seen_in="compat-bugs D (agents never run the call)",
+    summary='A call forced by a named tool_choice finishes with "stop", as the OpenAI API answers it: legal.',
+    seen_in="ENTERPILOT/GoModel#124 (verified against the OpenAI API), vllm-project/vllm#49496",
 )
 def _tool_finish_stop(value: list[Any], **_: Any) -> list[Any]:
     return each_choice(
         value, lambda c: c.update(finish_reason="stop") if c.get("finish_reason") == "tool_calls" else None
+    )
+
+
+@fault(
+    "stream-tool-finish-function-call",
+    site="chat.chunks",
+    summary='A streamed tool call finishes with the deprecated "function_call": loops that wait for "tool_calls" '
+    '(or "stop" after a forced call) never run it.',
+    seen_in="MeetKai/functionary#92 (finish_reason function_call for tools, streamed and not)",
+)
+def _tool_finish_function_call(value: list[Any], **_: Any) -> list[Any]:
+    return each_choice(
+        value, lambda c: c.update(finish_reason="function_call") if c.get("finish_reason") == "tool_calls" else None
     )
 
 
@@ -218,12 +231,13 @@ def _logprobs_dropped(value: list[Any], **_: Any) -> list[Any]:
     return _logprob_chunks(value, lambda lp: None)
 
 
-# tools, n > 1 and logprobs, declined or ignored ----------------------------------------------------------
+# tools, n > 1, logprobs and structured outputs, declined or ignored -----------------------------------------
 
 _FEATURES = {
     "tools": "tools are not supported",
     "n": "n > 1 is not supported",
     "logprobs": "logprobs are not supported",
+    "response_format": "response_format json_object / json_schema is not supported",
 }
 
 
@@ -234,14 +248,17 @@ def _asked_for(request: dict[str, Any]) -> str | None:
         return "n"
     if request.get("logprobs"):
         return "logprobs"
+    fmt = request.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
+        return "response_format"
     return None
 
 
 @variation(
     "chat-features-declined",
     site="request",
-    summary="tools, n > 1 and logprobs are each refused with a 400 and the error envelope: declined honestly "
-    "(UNSUPPORTED, capabilities tools, n and logprobs).",
+    summary="tools, n > 1, logprobs and structured outputs are each refused with a 400 and the error envelope: "
+    "declined honestly (UNSUPPORTED, capabilities tools, n, logprobs and structured_outputs).",
     seen_in="coverage-gap.md (chat: no logprobs, no tool_choice, no n); llama.cpp before --jinja refused tools",
 )
 def _features_declined(value: Any, *, path: str = "", **_: Any) -> Any:
