@@ -6,8 +6,10 @@ each MUST failure was verified.
 Reads one line per server on standard input, ``name<TAB>pinned version<TAB>what runs`` (what
 ``reports/peers/<server>.sh info`` prints), each server's report.json and baseline.yaml, and the
 reviewers' notes in reports/peers/must-verified.yaml (``server: {REQ-ID: note}``): one note per
-MUST failure saying which named client breaks and what in the evidence shows it. A MUST failure of
-the current report with no note is listed as not yet verified, so a re-run never hides a new one.
+MUST failure saying which named client breaks and what in the evidence shows it. A plain note is
+about a FAIL; a note for another outcome is written ``REQ-ID: {TIMEOUT: note}``. A MUST failure of
+the current report with no note for its outcome is listed as not yet verified, so a re-run never
+hides a new one.
 """
 
 from __future__ import annotations
@@ -47,7 +49,10 @@ def must_failures(name: str, report: dict, notes: dict) -> list[str]:
             for b in row.get("breaks") or []
             if b.get("client") in NAMED_CLIENTS
         ]
-        note = server_notes.get(row["id"]) or "**not yet verified** (new in this run)"
+        note = server_notes.get(row["id"])
+        # A plain note is about a FAIL; a TIMEOUT (or another outcome) needs its own {OUTCOME: note}.
+        note = note.get(row["outcome"]) if isinstance(note, dict) else note if row["outcome"] == "FAIL" else None
+        note = note or "**not yet verified** (new in this run)"
         lines.append(
             f"| `{row['id']}` {cell(row['title'])} | {row['outcome']} | {cell('; '.join(clients) or 'none')} | "
             f"{cell(note)} |"
