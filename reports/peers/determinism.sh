@@ -14,7 +14,7 @@ set -euo pipefail
 PEERS_SRC=$(cd "$(dirname "$0")" && pwd)
 server=${1:-}
 runs=${2:-3}
-[ -n "$server" ] && [ -x "$PEERS_SRC/$server.sh" ] || { sed -n '2,13p' "$0" >&2; exit 2; }
+[ -n "$server" ] && [ -x "$PEERS_SRC/$server.sh" ] || { sed -n '2,12p' "$0" >&2; exit 2; }
 case "$runs" in ''|*[!0-9]*) echo "RUNS must be a number" >&2; exit 2 ;; esac
 [ "$runs" -ge 2 ] || { echo "RUNS must be at least 2" >&2; exit 2; }
 
