@@ -11,9 +11,10 @@
 #   peer_start      launches the server with `launch ...` and waits with `wait_http ...`
 #   peer_describe   (optional) one line for reports/index.md: what is served and how
 #
-# Subcommands of every script: install | start | stop | status | run | info
+# Subcommands of every script: install | start | stop | status | run | score DIR | info
 #   run = install, start, `oai-conformance run` into reports/$PEER/, replay every failure into
 #         reports/$PEER/evidence.txt, render report.md / report.html, stop (always, via trap EXIT).
+#   score DIR = one suite run against the already started server into DIR/report.json (determinism.sh).
 #
 # Everything binds 127.0.0.1 only. State (venvs, npm folders, models, PID files, logs) lives under
 #   ${OAI_PEERS_DIR:-$HOME/.cache/oai-conformance/peers}/
@@ -107,55 +108,75 @@ npm_install() {
 # process, so a PID reused by someone else is never signalled
 proc_start() { awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$1/stat" 2>/dev/null; }
 
-# PID of our running server, or nothing (exit 1)
-server_pid() {
-  [ -s "$PID_FILE" ] || return 1
+# pid_in FILE: the PID recorded in FILE ("PID START_TICKS") if that very process still runs (exit 1 if not)
+pid_in() {
+  [ -s "$1" ] || return 1
   local pid start
-  read -r pid start <"$PID_FILE" || return 1
+  read -r pid start <"$1" || return 1
   [ -n "$pid" ] && [ "$(proc_start "$pid")" = "$start" ] || return 1
   echo "$pid"
 }
 
+# PID of our running server, or nothing (exit 1)
+server_pid() { pid_in "$PID_FILE"; }
+
 port_busy() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
-# launch CMD... : start CMD in its own session (so its children stop with it), output to LOG_FILE;
-# records "PID START_TICKS" in PID_FILE
-launch() {
-  if server_pid >/dev/null; then die "already running (PID $(server_pid)); stop it first"; fi
-  if port_busy "$PORT"; then die "port $PORT on $HOST is taken by another process (set PORT=...)"; fi
-  rm -f "$PID_FILE"
+# spawn PID_FILE LOG_FILE PORT CMD... : start CMD in its own session (so its children stop with it),
+# output to LOG_FILE; records "PID START_TICKS" in PID_FILE
+spawn() {
+  local pid_file=$1 log_file=$2 port=$3; shift 3
+  if pid_in "$pid_file" >/dev/null; then die "already running (PID $(pid_in "$pid_file")); stop it first"; fi
+  if port_busy "$port"; then die "port $port on $HOST is taken by another process (set PORT=...)"; fi
+  rm -f "$pid_file"
   (
     cd "$STATE_DIR"
     # setsid: a session (and process group) of its own, so that the server's children stop with it.
     # The shell writes its own PID, then execs the server, which keeps that PID.
-    exec setsid sh -c 'echo "$$" >"$0.new"; exec nohup "$@"' "$PID_FILE" "$@" >"$LOG_FILE" 2>&1 </dev/null
+    exec setsid sh -c 'echo "$$" >"$0.new"; exec nohup "$@"' "$pid_file" "$@" >"$log_file" 2>&1 </dev/null
   ) &
   local i pid
-  for i in $(seq 1 50); do [ -s "$PID_FILE.new" ] && break; sleep 0.1; done
-  pid=$(cat "$PID_FILE.new" 2>/dev/null || true); rm -f "$PID_FILE.new"
-  [ -n "$pid" ] && [ -n "$(proc_start "$pid")" ] || { tail -20 "$LOG_FILE" >&2; die "the server did not start"; }
-  echo "$pid $(proc_start "$pid")" >"$PID_FILE"
-  log "started PID $(server_pid) on $HOST:$PORT (log: $LOG_FILE)"
+  for i in $(seq 1 50); do [ -s "$pid_file.new" ] && break; sleep 0.1; done
+  pid=$(cat "$pid_file.new" 2>/dev/null || true); rm -f "$pid_file.new"
+  [ -n "$pid" ] && [ -n "$(proc_start "$pid")" ] || { tail -20 "$log_file" >&2; die "$* did not start"; }
+  echo "$pid $(proc_start "$pid")" >"$pid_file"
+  log "started PID $pid on $HOST:$port (log: $log_file)"
+}
+
+# launch CMD... : start the server (PID_FILE, LOG_FILE, PORT)
+launch() { spawn "$PID_FILE" "$LOG_FILE" "$PORT" "$@"; }
+
+# launch_helper NAME PORT CMD... : start a process the server needs (an upstream, say) the same way;
+# its files are $STATE_DIR/helper-NAME.{pid,log}; peer_stop stops it after the server. While the
+# helper is waited for, wait_http watches the helper (WATCH_PID_FILE), not the server.
+launch_helper() {
+  local name=$1 port=$2; shift 2
+  WATCH_PID_FILE="$STATE_DIR/helper-$name.pid"
+  spawn "$STATE_DIR/helper-$name.pid" "$STATE_DIR/helper-$name.log" "$port" "$@"
 }
 
 # wait_http URL [STATUS] [LIMIT_S] [CURL_ARGS...] : poll until URL answers STATUS (default: any status)
 wait_http() {
   local url=$1 want=${2:-any} limit=${3:-$START_LIMIT}; shift 3 || shift $#
-  local t0=$SECONDS code
+  local t0=$SECONDS code watch=${WATCH_PID_FILE:-$PID_FILE}
+  local watch_log=${watch%.pid}.log
+  [ "$watch" = "$PID_FILE" ] && watch_log=$LOG_FILE
   while :; do
     code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$@" "$url" 2>/dev/null || true)
     if [ "$want" = any ]; then [ -n "$code" ] && [ "$code" != 000 ] && break
     else [ "$code" = "$want" ] && break; fi
-    if ! server_pid >/dev/null; then tail -30 "$LOG_FILE" >&2; die "died during start-up"; fi
-    if [ $((SECONDS - t0)) -ge "$limit" ]; then tail -30 "$LOG_FILE" >&2; peer_stop; die "not ready after ${limit} s"; fi
+    if ! pid_in "$watch" >/dev/null; then tail -30 "$watch_log" >&2; peer_stop; die "died during start-up"; fi
+    if [ $((SECONDS - t0)) -ge "$limit" ]; then tail -30 "$watch_log" >&2; peer_stop; die "not ready after ${limit} s"; fi
     sleep 0.5
   done
-  log "ready in $((SECONDS - t0)) s: $BASE_URL"
+  WATCH_PID_FILE=
+  log "ready in $((SECONDS - t0)) s: $url"
 }
 
-peer_stop() {
+# stop_pid_file FILE: stop the process group recorded in FILE (SIGTERM, then SIGKILL after 10 s)
+stop_pid_file() {
   local pid
-  if ! pid=$(server_pid); then log "not running"; rm -f "$PID_FILE"; return 0; fi
+  if ! pid=$(pid_in "$1"); then rm -f "$1"; return 1; fi
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   local i
   for i in $(seq 1 40); do [ "$(proc_start "$pid")" = "" ] && break; sleep 0.25; done
@@ -164,19 +185,26 @@ peer_stop() {
     kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     sleep 0.5
   fi
-  rm -f "$PID_FILE"
+  rm -f "$1"
   log "stopped PID $pid"
+}
+
+# peer_stop: the server, then its helpers (each only by its recorded PID and start time)
+peer_stop() {
+  stop_pid_file "$PID_FILE" || log "not running"
+  local f
+  for f in "$STATE_DIR"/helper-*.pid; do [ -e "$f" ] && { stop_pid_file "$f" || true; }; done
+  return 0
 }
 
 # --- the suite run --------------------------------------------------------------------------------
 
 # Writes reports/$PEER/: report.json (the suite's), report.md and report.html (rendered from it),
 # evidence.txt (every failing exchange re-issued with curl); gates against baseline.yaml if present.
-run_suite() {
-  mkdir -p "$OUT_DIR"
-  local baseline=() status=0 t0=$SECONDS
-  [ -f "$OUT_DIR/baseline.yaml" ] && baseline=(--baseline "$OUT_DIR/baseline.yaml" --fail-on should)
-  log "oai-conformance run against $BASE_URL"
+# score_into DIR [RUN FLAGS...]: `oai-conformance run` against the running server, report.json into DIR
+score_into() {
+  local out=$1; shift
+  mkdir -p "$out"
   # Loopback only: any request to another host (an image URL a mock answers with, say) goes to a
   # dead local proxy instead of the network; the server under test is reached directly.
   local dead=http://127.0.0.1:9 local_hosts=127.0.0.1,localhost,::1
@@ -184,8 +212,15 @@ run_suite() {
     HTTP_PROXY=$dead HTTPS_PROXY=$dead ALL_PROXY=$dead http_proxy=$dead https_proxy=$dead all_proxy=$dead \
     NO_PROXY=$local_hosts no_proxy=$local_hosts "$(cli_path)" \
     run --base-url "$BASE_URL" --name "$PEER_TITLE" "${RUN_ARGS[@]}" \
-    --timeout "$SUITE_TIMEOUT" --max-requests "$SUITE_MAX_REQUESTS" --out "$OUT_DIR" --quiet \
-    "${baseline[@]}" || status=$?
+    --timeout "$SUITE_TIMEOUT" --max-requests "$SUITE_MAX_REQUESTS" --out "$out" --quiet "$@"
+}
+
+run_suite() {
+  mkdir -p "$OUT_DIR"
+  local baseline=() status=0 t0=$SECONDS
+  [ -f "$OUT_DIR/baseline.yaml" ] && baseline=(--baseline "$OUT_DIR/baseline.yaml" --fail-on should)
+  log "oai-conformance run against $BASE_URL"
+  score_into "$OUT_DIR" "${baseline[@]}" || status=$?
   log "suite finished in $((SECONDS - t0)) s (exit $status)"
   [ -s "$OUT_DIR/report.json" ] || die "no report.json was written"
   "$(helper_python)" "$PEERS_SRC/replay.py" "$OUT_DIR/report.json" --api-key "${REPLAY_KEY:-}" \
@@ -224,8 +259,14 @@ peer_main() {
       trap - EXIT
       log "done in $((SECONDS - t0)) s; results in reports/$PEER/"
       return "$status" ;;
+    score)
+      # score DIR: one suite run against the already running server into DIR (report.json only:
+      # no baseline gate, no replay, no rendering); the exit status is the suite's
+      [ -n "${2:-}" ] || { echo "usage: $0 score DIR" >&2; return 2; }
+      server_pid >/dev/null || die "not running: start it first"
+      score_into "$2" ;;
     info) printf '%s\t%s\t%s\n' "$PEER" "$PEER_VERSION" "$(peer_describe 2>/dev/null || true)" ;;
-    *) echo "usage: $0 [install|start|stop|status|run|info]" >&2; return 2 ;;
+    *) echo "usage: $0 [install|start|stop|status|run|score DIR|info]" >&2; return 2 ;;
   esac
 }
 

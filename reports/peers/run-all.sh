@@ -9,7 +9,11 @@
 # ${OAI_PEERS_DIR:-~/.cache/oai-conformance/peers}, start it on 127.0.0.1, oai-conformance run into
 # reports/<server>/, replay every failure with curl into evidence.txt, stop it. A server whose run
 # does not match its baseline is reported at the end (exit 1); the others still run.
-# First full run: about 3 GB of downloads and 10-15 minutes on 2 cores; later runs about 5 minutes.
+# Idempotent: a server left running by an interrupted run is stopped first (by its recorded PID
+# only), each server waits for its own readiness URL, and each whole run is bounded by SERVER_LIMIT
+# seconds (default 5400, the first llama-server build included), after which it is stopped.
+# First full run: about 3 GB of downloads, plus compiling llama-server (10-40 minutes on 2 cores);
+# later runs about 15 minutes, most of it the real models.
 set -euo pipefail
 PEERS_SRC=$(cd "$(dirname "$0")" && pwd)
 REPORTS=$(cd "$PEERS_SRC/.." && pwd)
@@ -21,7 +25,7 @@ servers=()
 for arg in "$@"; do
   case "$arg" in
     --index-only) index_only=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) echo "unknown option $arg" >&2; exit 2 ;;
     *) [ -x "$PEERS_SRC/$arg.sh" ] || { echo "no script reports/peers/$arg.sh" >&2; exit 2; }; servers+=("$arg") ;;
   esac
@@ -36,7 +40,10 @@ if [ "$index_only" = 0 ]; then
   for server in "${servers[@]}"; do
     echo "=== $server" >&2
     t0=$SECONDS
-    "$PEERS_SRC/$server.sh" run || failed+=("$server")
+    "$PEERS_SRC/$server.sh" stop >/dev/null 2>&1 || true   # a leftover of an interrupted run, if any
+    # TERM at the limit: the script's trap stops its server (and helpers); KILL a minute later
+    timeout --kill-after=60 "${SERVER_LIMIT:-5400}" "$PEERS_SRC/$server.sh" run || failed+=("$server")
+    "$PEERS_SRC/$server.sh" stop >/dev/null 2>&1 || true
     echo "=== $server: $((SECONDS - t0)) s" >&2
   done
 fi
