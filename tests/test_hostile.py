@@ -404,7 +404,8 @@ def test_a_hostile_fault_gives_a_bounded_run_with_a_clear_failure(
 
 def test_every_hostile_fault_at_once_under_tight_limits(reference_server: ReferenceServer) -> None:
     url = reference_server.fault_base_url(*ONE_REQUEST)
-    report = score(url, TEST_KEY, timeout=2.0, max_stream_seconds=3.0, max_body_bytes=2 * 1024 * 1024)
+    limits = {"timeout": 2.0, "max_stream_seconds": 3.0, "max_body_bytes": 2 * 1024 * 1024, "breaker_cooldown": 1.0}
+    report = score(url, TEST_KEY, **limits)
     validate_report(report)
     outcomes = {row["id"]: row["outcome"] for row in report["results"]}
     owners = {OWNER[fault] for fault in ONE_REQUEST}
@@ -467,7 +468,8 @@ class WrappedServer(ReferenceServer):
 def test_cli_against_a_provider_that_never_answers_a_post_costs_a_few_timeouts(tmp_path: Path) -> None:
     hang = HangPosts()
     with WrappedServer(hang, api_key=TEST_KEY, stream_delay=0.001) as server:
-        code = run_cli(server.base_url, tmp_path, "--timeout", "1", "--max-stream-seconds", "1", "--quiet")
+        limits = ["--timeout", "1", "--max-stream-seconds", "1", "--breaker-cooldown", "1"]
+        code = run_cli(server.base_url, tmp_path, *limits, "--quiet")
     report = json.loads((tmp_path / "report.json").read_text())
     validate_report(report)
     usage = report["usage"]
