@@ -4,9 +4,9 @@ cool-down, and give up on what is dead.
 Every request belongs to *scopes*: ``*``, the whole provider; its kind (``POST *``, ``GET *``...), and
 for a stream also ``POST * (stream)``; and its endpoint (``POST chat/completions``, a stream apart:
 ``POST chat/completions (stream)``). A scope **opens** after consecutive requests in it got no answer (an
-endpoint after ``threshold``, one once two scopes have opened; a kind after ``threshold + 1``; the
-provider after ``2 × threshold`` of more than one kind); an answer in a scope resets its count and
-closes it.
+endpoint after ``threshold``, one once two scopes have opened; a kind after ``threshold + 1``, streams
+after ``threshold``; the provider after ``2 × threshold`` of more than one kind); an answer in a scope
+resets its count and closes it.
 
 While a scope is open its requests wait. After ``cooldown`` seconds it **half-opens**: one request --
 one that never went unanswered before, so that the request that opened it cannot condemn it -- goes as
@@ -95,6 +95,8 @@ class CircuitBreaker:
     def _limit(self, key: str) -> int:
         if key == ANYWHERE:
             return 2 * self.threshold
+        if key.endswith(" * (stream)"):
+            return self.threshold  # streams that never end: as an endpoint's (they cost a whole stream each)
         if _is_kind(key):
             return self.threshold + 1
         # Once two scopes went silent, the provider has shown its pattern: the others open at their first miss.

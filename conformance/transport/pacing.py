@@ -12,10 +12,10 @@ defensible:
   at a time (whichever reached it first: threads race to the socket). It is never a verdict; the
   policy sends the request again, one request at a time.
 
-A request whose answer begins only after the earlier requests of ours ended had its time limit eaten
-by them: its deadline moves by that wait (:meth:`Attempt.queued_until`). A provider is taken to serve
-one request at a time when answers keep coming only after the earlier requests ended, having waited
-behind them, and none was ever served beside an earlier one.
+A request that got no answer alone is sent again once the provider answered something since, or after
+a cool-down (:meth:`Flight.answered_since`): a provider that stalled gets the time to come back. A
+provider is taken to serve one request at a time when answers keep coming only after the earlier
+requests ended, having waited behind them, and none was ever served beside an earlier one.
 """
 
 from __future__ import annotations
@@ -112,8 +112,9 @@ class Flight:
     queued_signs: int = 0
     parallel_signs: int = 0
     history: list[Attempt] = field(default_factory=list)
+    last_answer: float = float("-inf")  # when an answer of the provider last ended
     _flying: list[Attempt] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.Condition = field(default_factory=threading.Condition)
 
     def start(self, limit_s: float, request: Outcome | None = None) -> Attempt:
         with self._lock:
@@ -140,7 +141,15 @@ class Flight:
                 attempt.served = attempt.ended
             self._flying = [a for a in self._flying if a is not attempt]
             if answered:
+                self.last_answer = attempt.ended
                 self._observe(attempt)
+                self._lock.notify_all()
+
+    def answered_since(self, since: float, *, wait: float) -> bool:
+        """Wait up to ``wait`` seconds until the provider answers something that ends after ``since``
+        (monotonic seconds); whether it did."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self.last_answer > since, timeout=max(wait, 0.0))
 
     def _observe(self, attempt: Attempt) -> None:
         served = attempt.served
