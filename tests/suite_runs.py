@@ -25,7 +25,10 @@ PROPERTY_FAULTS = frozenset(fault for r in load_catalogue().active if r.id in PR
 # delays and limits, so that each costs seconds: the fault as named in the URL (with its parameters), and
 # the run's limits. Every whole run of them -- the fault table, the CLI runs, the hostile tests -- uses these.
 TIMING_RUNS: dict[str, tuple[str, dict[str, float]]] = {
-    "serial-runaway-max-completion-tokens": ("serial-runaway-max-completion-tokens", {"timeout": 2.0}),
+    "serial-runaway-max-completion-tokens": (
+        "serial-runaway-max-completion-tokens",
+        {"timeout": 2.0, "breaker_cooldown": 1.0},
+    ),
     "transport-stall": ("transport-stall;after=60;seconds=2", {"timeout": 1.0, "breaker_cooldown": 2.0}),
     "transport-every-post-unanswered": ("transport-every-post-unanswered", {"timeout": 1.0, "breaker_cooldown": 1.0}),
     "transport-every-stream-endless": (

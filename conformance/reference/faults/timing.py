@@ -99,11 +99,11 @@ def _serial_runaway(value: ASGIApp, *, params: dict[str, float], **_: Any) -> AS
 @fault(
     "transport-stall",
     site="asgi",
-    summary="After `after` requests the provider answers nothing for `seconds`: requests that arrive meanwhile "
+    summary="Every `after` requests the provider answers nothing for `seconds`: requests that arrive meanwhile "
     "wait (those whose client is still there are then served), then it works again.",
     seen_in="Ollama loading or swapping a model (requests wait until it is in memory); GC and swap pauses; "
     "a gateway re-resolving its upstream",
-    params={"after": 40.0, "seconds": 45.0},
+    params={"after": 100.0, "seconds": 45.0},
 )
 def _stall(value: ASGIApp, *, params: dict[str, float], **_: Any) -> ASGIApp:
     count = 0
@@ -115,7 +115,7 @@ def _stall(value: ASGIApp, *, params: dict[str, float], **_: Any) -> ASGIApp:
             await value(scope, receive, send)
             return
         count += 1
-        if count == int(params["after"]):
+        if count % int(params["after"]) == 0:  # every run against the app stalls, however many came before
             until = time.monotonic() + params["seconds"]
         pause = until - time.monotonic()
         if pause <= 0:
