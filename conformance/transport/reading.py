@@ -132,6 +132,11 @@ class Reading(httpx.SyncByteStream):
                 if self.decoder is not None and options.max_events and len(self.decoder.events) >= options.max_events:
                     _cut(exchange, "events", f"more than {options.max_events} events")
                     raise httpx.ReadError(f"the suite stopped reading: more than {options.max_events} events")
+                dead = self.policy.breaker.dead_for(self.keys) if self.decoder is not None else None
+                if dead is not None and "did not end" in dead:
+                    # Streams of its kind never end: reading this one to its limit too would tell nothing more.
+                    _cut(exchange, "duration", f"stopped when the breaker found {dead}")
+                    raise httpx.ReadError("the suite stopped reading: streams of this kind never end")
                 yield chunk[:room]
                 if now >= self.deadline:
                     # Only reached without the socket-level deadline (e.g. a mock transport).
