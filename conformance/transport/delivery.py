@@ -9,9 +9,9 @@ is "not sent" once the scope is dead). Then:
   timed-out request again. A silence while another request of ours was in flight is never the
   request's own (:mod:`.pacing`: on a provider that serves one request at a time it only waited): the
   run drops to one request at a time and the request is sent again without that silence counting.
-  After a silence alone it goes again once the provider answered something since, or after
-  ``--breaker-cooldown`` (a stalled provider gets that time to come back). A request is TIMEOUT once it
-  got no answer twice alone -- never for waiting behind another of ours.
+  After a silence alone it goes again once the provider answered something since, or after a pause as
+  long as that silence (at most ``--breaker-cooldown``): a stalled provider gets the time to come back.
+  A request is TIMEOUT once it got no answer twice alone -- never for waiting behind another of ours.
 
 The :class:`TransportLog` keeps the requests that went unanswered and were answered when sent again:
 once the run is over it tells which of them show a provider that stalled (TRANSPORT-011).
@@ -219,12 +219,13 @@ def _again_after_silence(policy: Policy, reading: Reading, tries: _Tries) -> boo
         policy.one_at_a_time(f"{tries.why}: the provider may serve one request at a time")
     again = tries.alone < 2 and tries.attempts < MAX_ATTEMPTS and not policy.run_over()
     if again and attempt.alone():
-        # Not into the same silence: once the provider answered something since, or after a cool-down.
-        cooldown = policy.target.breaker_cooldown
-        if policy.run_deadline is not None:
-            cooldown = min(cooldown, policy.run_deadline - time.monotonic())
+        # Not into the same silence: once the provider answered something since, or after it was silent as
+        # long again (at most the cool-down).
         assert attempt.ended is not None
-        policy.flight.answered_since(attempt.ended, wait=cooldown)
+        pause = min(policy.target.breaker_cooldown, attempt.ended - attempt.start)
+        if policy.run_deadline is not None:
+            pause = min(pause, policy.run_deadline - time.monotonic())
+        policy.flight.answered_since(attempt.ended, wait=pause)
     return again and not policy.run_over()
 
 

@@ -13,7 +13,8 @@ defensible:
   policy sends the request again, one request at a time.
 
 A request that got no answer alone is sent again once the provider answered something since, or after
-a cool-down (:meth:`Flight.answered_since`): a provider that stalled gets the time to come back. A
+a pause as long as that silence, at most the cool-down (:meth:`Flight.answered_since`): a provider that
+stalled gets the time to come back. A
 provider is taken to serve one request at a time when answers keep coming only after the earlier
 requests ended, having waited behind them, and none was ever served beside an earlier one.
 """
