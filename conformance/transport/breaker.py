@@ -13,11 +13,11 @@ one that never went unanswered before, so that the request that opened it cannot
 the trial. An answer closes the scope and the waiting requests go. A trial that got no answer alone
 fails; the next fresh request is the trial at once, and a second failed trial in a row makes the scope
 **dead** (one request that never ends is one finding, not a dead endpoint): its requests are
-answered "not sent" for the rest of the run. The provider's scope is the exception: one kind of
-request going unanswered does not condemn the others: it opens only on misses of more than one kind, and
-is dead only when trials of two kinds failed. Streams that do not end (cut at
-``--max-stream-seconds``) open only stream scopes, and dead at once: the provider answers them, it just
-never stops, and a trial would cost another full stream.
+answered "not sent" for the rest of the run. The provider's scope is the exception, as one kind of
+request going unanswered does not condemn the others: it opens only on misses of more than one kind,
+and is dead only when trials of two kinds failed. Streams that do not end (cut at
+``--max-stream-seconds``) count only in stream scopes, which they kill at once: the provider answers
+them, it just never stops, and a trial would cost another full stream.
 
 None of this is a verdict: a request the breaker held back is sent when its scope closes, and only a
 dead scope ends requests unanswered.

@@ -65,10 +65,9 @@ class _Missed:
 @dataclass
 class TransportLog:
     """What the transport saw across the run that no single exchange shows: the requests that went
-    unanswered and were answered later, and why the concurrency came down."""
+    unanswered and were answered later."""
 
     flight: Flight
-    notes: list[str] = field(default_factory=list)
     _missed: list[_Missed] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -79,12 +78,11 @@ class TransportLog:
     def stalls(self) -> list[Stall]:
         """Once the run is over: the requests answered when sent again after a silence that shows the
         provider stalled (:meth:`Flight.stalled`), first missed first."""
-        found = [
+        return [
             Stall(m.exchange, m.answered_at[0] - m.attempt.start)
             for m in self._missed
             if m.request.final == "answered" and m.answered_at and self.flight.stalled(m.attempt)
         ]
-        return found
 
 
 @dataclass

@@ -214,7 +214,7 @@ class Policy(httpx.BaseTransport):
     def one_at_a_time(self, why: str) -> None:
         """From now on, one request at a time: the provider serves them so, or may."""
         if self._slots.lower(1):
-            self.log.notes.append(f"concurrency lowered to 1: {why}")
+            logging.getLogger(__name__).info("concurrency lowered to 1: %s", why)
             with self._lock:
                 self.usage.concurrency = 1
 
