@@ -99,7 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the reference provider (optionally with faults)")
     serve.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
-    serve.add_argument("--fault", action="append", default=[], metavar="NAME", help="inject a named fault (repeatable)")
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="inject a named fault (repeatable); 'NAME;key=value' sets a parameter (see --list-faults)",
+    )
     serve.add_argument("--api-key", default=None, help="key clients must send (default: the reference key)")
     serve.add_argument("--no-auth", action="store_true", help="accept requests without a key")
     serve.add_argument("--latency", type=float, default=0.0, help="seconds to wait before every answer (default: 0)")
@@ -248,7 +254,9 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
         table = Table(Column("fault", no_wrap=True), "site", "what the provider does wrong", "seen in", show_edge=False)
         for name in sorted(FAULTS):
             fault = FAULTS[name]
-            table.add_row(name, fault.site, fault.summary, fault.seen_in)
+            # Parameters as they are given: "transport-stall;seconds=2" (their defaults shown here).
+            params = "".join(f"\n;{key}={value:g}" for key, value in fault.params.items())
+            table.add_row(escape(name + params), fault.site, fault.summary, fault.seen_in)
         console.print(table)
         return 0
     import uvicorn

@@ -145,6 +145,7 @@ class Target:
     max_retries: int = 2  # extra attempts after a 429 or 503, like openai-python's default
     max_retry_wait: float = 10.0  # the longest Retry-After honoured; a longer one is not waited for
     breaker_threshold: int = 2  # consecutive unanswered requests that open an endpoint's circuit breaker
+    breaker_cooldown: float = 10.0  # seconds an open breaker waits before one trial request
     verify_tls: bool = True
     # Extra headers sent to the target's origin only; the values of `secret_headers` are redacted
     # like the key (both are left out of repr: a repr lands in tracebacks).
@@ -225,6 +226,8 @@ class Target:
             raise TargetConfigError("--max-retries must be between 0 and 10 and --max-retry-wait not negative")
         if self.breaker_threshold < 1:
             raise TargetConfigError("the circuit breaker threshold must be at least 1")
+        if self.breaker_cooldown < 0:
+            raise TargetConfigError("--breaker-cooldown must not be negative")
         unknown = {name.lower() for name in self.secret_headers} - {name.lower() for name, _ in self.headers}
         if unknown:
             raise TargetConfigError(f"secret header(s) {', '.join(sorted(unknown))} are not among the headers sent")
@@ -254,6 +257,7 @@ class Target:
             "max_retries": self.max_retries,
             "max_retry_wait_s": self.max_retry_wait,
             "breaker_threshold": self.breaker_threshold,
+            "breaker_cooldown_s": self.breaker_cooldown,
             "verify_tls": self.verify_tls,
         }
 
@@ -333,6 +337,13 @@ def add_limit_arguments(group: Any) -> None:
         metavar="S",
         help=f"longest Retry-After honoured; longer ones are not retried (default: {d['max_retry_wait'].default:g})",
     )
+    group.add_argument(
+        "--breaker-cooldown",
+        type=float,
+        metavar="S",
+        help="how long an open circuit breaker waits before one trial request "
+        f"(default: {d['breaker_cooldown'].default:g})",
+    )
     group.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (default: verify)")
     group.add_argument(
         "--header", action="append", default=[], metavar="'NAME: VALUE'", help="send this header too (repeatable)"
@@ -369,6 +380,7 @@ def limits_from_args(args: Any) -> dict[str, Any]:
         "concurrency": args.concurrency,
         "max_retries": args.max_retries,
         "max_retry_wait": args.max_retry_wait,
+        "breaker_cooldown": args.breaker_cooldown,
         "verify_tls": False if args.insecure else None,
         "headers": tuple(headers) or None,
         "secret_headers": frozenset(secret) if secret else None,

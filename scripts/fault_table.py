@@ -2,7 +2,8 @@
 
 For every named fault and legal variation of the reference provider, the requirement ids whose outcome
 is FAIL or TIMEOUT, judged as the meta-tests judge them (property requirements only where the fault is
-one they list, or for the clean provider and variations). ``tests/fixtures/fault_table.json`` is the
+one they list, or for the clean provider and variations; timing faults with their short delays and
+limits, tests/suite_runs.py TIMING_RUNS). ``tests/fixtures/fault_table.json`` is the
 table the meta-tests compare against: a move of code that changes any row changed a verdict.
 
     python scripts/fault_table.py [OUT]
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from conformance.reference import FAULTS, ReferenceServer
 from tests.conftest import TEST_KEY
-from tests.suite_runs import PROPERTY, cached_report, failing, outcomes
+from tests.suite_runs import PROPERTY, cached_report, failing, fault_report, outcomes
 
 
 def main(out: str = "tests/fixtures/fault_table.json") -> None:
@@ -27,7 +28,7 @@ def main(out: str = "tests/fixtures/fault_table.json") -> None:
         table["(clean)"] = {"failing": sorted(failing(clean)), "not_pass": sorted(
             rid for rid, o in outcomes(clean).items() if o != "PASS")}
         for name in sorted(FAULTS):
-            report = cached_report(server.fault_base_url(name), TEST_KEY)
+            report = fault_report(server, name, TEST_KEY)
             table[name] = sorted(failing(report))
             print(name, table[name], file=sys.stderr, flush=True)
     finally:

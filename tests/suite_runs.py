@@ -21,6 +21,38 @@ MODELS = {"chat_model": "ref-chat", "completion_model": "ref-instruct", "embeddi
 PROPERTY = frozenset(r.id for r in load_catalogue().active if "property" in r.tags)
 PROPERTY_FAULTS = frozenset(fault for r in load_catalogue().active if r.id in PROPERTY for fault in r.faults)
 
+# The faults of a whole provider that is slow, stalled or hung (reference/faults/timing.py) run with short
+# delays and limits, so that each costs seconds: the fault as named in the URL (with its parameters), and
+# the run's limits. Every whole run of them -- the fault table, the CLI runs, the hostile tests -- uses these.
+TIMING_RUNS: dict[str, tuple[str, dict[str, float]]] = {
+    "serial-runaway-max-completion-tokens": (
+        "serial-runaway-max-completion-tokens",
+        {"timeout": 2.0, "breaker_cooldown": 1.0},
+    ),
+    "transport-stall": ("transport-stall;after=60;seconds=2", {"timeout": 1.0, "breaker_cooldown": 2.0}),
+    "transport-every-post-unanswered": ("transport-every-post-unanswered", {"timeout": 1.0, "breaker_cooldown": 1.0}),
+    "transport-every-stream-endless": (
+        "transport-every-stream-endless;interval=0.05",
+        {"timeout": 1.0, "max_stream_seconds": 2.0, "breaker_cooldown": 1.0},
+    ),
+}
+
+
+def fault_spec(fault: str) -> str:
+    """The fault as the reference URL names it in the project's runs (a timing fault with its short delays)."""
+    return TIMING_RUNS.get(fault, (fault, {}))[0]
+
+
+def fault_limits(fault: str | None) -> dict[str, float]:
+    """The run's limits for a fault (a timing fault's short ones; none for the others)."""
+    return dict(TIMING_RUNS.get(fault or "", ("", {}))[1])
+
+
+def limit_flags(limits: dict[str, float]) -> list[str]:
+    """``{"breaker_cooldown": 1.0}`` → ``["--breaker-cooldown", "1"]`` (the CLI's spelling of a limit)."""
+    flags = {"max_stream_seconds": "--max-stream-seconds", "breaker_cooldown": "--breaker-cooldown"}
+    return [arg for key, value in limits.items() for arg in (flags.get(key, f"--{key}"), f"{value:g}")]
+
 
 def judges_property(base_url: str) -> bool:
     """Whether a run against this (multiplexed) reference URL should include the property tests."""
@@ -30,8 +62,9 @@ def judges_property(base_url: str) -> bool:
     path = base_url.split("://", 1)[-1].partition("/")[2]
     if not ("/" + path).startswith(FAULT_PREFIX):
         return True
-    names = ("/" + path)[len(FAULT_PREFIX) :].split("/", 1)[0].split("+")
-    return all(FAULTS[name].legal for name in names if name in FAULTS) or bool(PROPERTY_FAULTS & set(names))
+    specs = ("/" + path)[len(FAULT_PREFIX) :].split("/", 1)[0].split("+")
+    names = {spec.split(";", 1)[0] for spec in specs}
+    return all(FAULTS[name].legal for name in names if name in FAULTS) or bool(PROPERTY_FAULTS & names)
 
 
 def score(base_url: str, api_key: str, **limits: Any) -> dict[str, Any]:
@@ -39,19 +72,28 @@ def score(base_url: str, api_key: str, **limits: Any) -> dict[str, Any]:
     return run(target, out_dir=None).report
 
 
-def cached_report(base_url: str, api_key: str, *, property_tests: bool | None = None) -> dict[str, Any]:
+def cached_report(
+    base_url: str, api_key: str, *, property_tests: bool | None = None, limits: dict[str, float] | None = None
+) -> dict[str, Any]:
     """The report of one run, cached. ``property_tests=False`` runs every requirement but the property
     ones; by default they run where they are judged (:func:`judges_property`)."""
     if property_tests is None:
         property_tests = judges_property(base_url)
-    return _cached_report(base_url, api_key, property_tests)
+    return _cached_report(base_url, api_key, property_tests, tuple(sorted((limits or {}).items())))
+
+
+def fault_report(server: Any, fault: str, api_key: str) -> dict[str, Any]:
+    """The report of a whole run against one fault (a timing fault with its short delays and limits)."""
+    return cached_report(server.fault_base_url(fault_spec(fault)), api_key, limits=fault_limits(fault))
 
 
 @cache
-def _cached_report(base_url: str, api_key: str, property_tests: bool) -> dict[str, Any]:
+def _cached_report(
+    base_url: str, api_key: str, property_tests: bool, limits: tuple[tuple[str, float], ...]
+) -> dict[str, Any]:
     if property_tests:
-        return score(base_url, api_key)
-    target = Target.build(base_url, api_key=api_key, env={}, name=base_url, **MODELS)
+        return score(base_url, api_key, **dict(limits))
+    target = Target.build(base_url, api_key=api_key, env={}, name=base_url, **MODELS, **dict(limits))
     only = [r.id for r in load_catalogue().active if r.id not in PROPERTY]
     return run(target, out_dir=None, only=only).report
 

@@ -25,6 +25,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,15 @@ from conformance.report.json_report import validate_report
 from conformance.runner import run
 from conformance.target import Target
 from conformance.transport.client import HttpClient
-from conformance.transport.limits import BudgetExhausted, CircuitBreaker, endpoint_key, retry_after
+from conformance.transport.limits import BudgetExhausted, retry_after
 from tests.conftest import TEST_KEY
 from tests.suite_runs import cached_report, score
 
 CATALOGUE = load_catalogue()
 HOSTILE = sorted(name for name, fault in FAULTS.items() if name.startswith("transport-") and not fault.legal)
+# Those that act on the one request of their TRANSPORT check (reference/faults/transport.py), not on the whole
+# provider (reference/faults/timing.py: every POST unanswered, every stream endless, a stall).
+ONE_REQUEST = [name for name in HOSTILE if FAULTS[name].apply.__module__.endswith(".faults.transport")]
 OWNER = {fault: r.id for r in CATALOGUE.active for fault in r.faults if fault in HOSTILE}
 MODEL_FLAGS = ["--chat-model", "ref-chat", "--completion-model", "ref-instruct", "--embedding-model", "ref-embed"]
 KEY = "sk-hostile-secret-0123456789abcdef"
@@ -164,7 +168,10 @@ def test_a_status_line_trickled_a_byte_at_a_time_is_cut_at_the_total_deadline() 
         elapsed = time.monotonic() - started
     assert (exchange.status, exchange.error) == (None, "timeout")
     assert "within 1 s" in exchange.error_detail
-    assert 0.9 < elapsed < 2.0
+    # Sent twice (a request without an answer is sent again, as openai-python does), each cut at 1 s, after a
+    # pause as long as the silence (the provider answered nothing meanwhile).
+    assert exchange.attempts == ["no answer within 1 s; sent again"]
+    assert 2.8 < elapsed < 4.5
 
 
 def test_a_stream_that_stalls_is_cut_at_its_duration_limit() -> None:
@@ -178,52 +185,24 @@ def test_a_stream_that_stalls_is_cut_at_its_duration_limit() -> None:
 # -- the circuit breaker -------------------------------------------------------------------------------------
 
 
-def test_a_silent_endpoint_costs_two_timeouts_then_the_breaker_answers() -> None:
-    with RawServer(silent) as server, HttpClient(_target(server.base_url, timeout=0.4)) as client:
+def test_a_silent_endpoint_costs_a_few_timeouts_and_two_trials_then_the_breaker_answers() -> None:
+    target = _target("http://127.0.0.1:1/v1", timeout=0.4, breaker_cooldown=0.2)
+    with RawServer(silent) as server, HttpClient(replace(target, base_url=server.base_url)) as client:
         started = time.monotonic()
-        first, second, third = (client.request("POST", "chat/completions", json_body={}) for _ in range(3))
+        sent = [client.request("POST", "chat/completions", json_body={}) for _ in range(5)]
         elapsed = time.monotonic() - started
-        assert server.connections == 2  # the third request never reached the wire
-    assert [e.error for e in (first, second, third)] == ["timeout"] * 3
-    assert (first.not_sent, second.not_sent, third.not_sent) == (False, False, True)
-    assert "circuit breaker open for POST chat/completions" in third.error_detail
-    assert elapsed < 1.5
+        # Every request that goes is sent twice (no answer: sent again). After two the endpoint is open: the
+        # second attempts wait and prove nothing (those requests went unanswered before); the third and
+        # fourth requests go as trials after the cool-down, get no answer, and the breaker is dead.
+        assert server.connections == 7
+    assert [e.error for e in sent] == ["timeout"] * 5
+    assert [e.not_sent for e in sent] == [False, False, False, False, True]
+    assert sent[3].attempts[-1].startswith("no answer within 0.4 s; not sent again: circuit breaker open for POST")
+    assert "2 trial requests alone after a 0.2 s cool-down got no answer either" in sent[4].error_detail
+    assert elapsed < 7 * 0.4 + 6 * 0.2 + 1.0
     usage = client.usage
-    assert (usage.requests, usage.not_sent, usage.breaker_trips) == (2, 1, 1)
-
-
-def test_the_breaker_opens_every_endpoint_after_misses_across_endpoints() -> None:
-    breaker = CircuitBreaker(threshold=2)
-    for key in ("GET a", "GET b", "GET c"):
-        breaker.record(key, answered=False)
-    assert breaker.blocked("GET z") is None
-    breaker.record("GET d", answered=False)
-    assert breaker.blocked("GET z") is not None
-    assert breaker.trips == 1
-
-
-def test_after_two_endpoints_opened_the_others_open_at_their_first_miss() -> None:
-    breaker = CircuitBreaker(threshold=2)
-    for key in ("POST a", "POST a", "POST b", "POST b"):
-        breaker.record(key, answered=False)
-        breaker.record("GET ok", answered=True)  # answers elsewhere keep the run-wide count down
-    assert breaker.trips == 2
-    breaker.record("POST c", answered=False)
-    assert breaker.blocked("POST c") is not None
-
-
-def test_an_answer_closes_the_count_again() -> None:
-    breaker = CircuitBreaker(threshold=2)
-    breaker.record("GET a", answered=False)
-    breaker.record("GET a", answered=True)
-    breaker.record("GET a", answered=False)
-    assert breaker.blocked("GET a") is None
-
-
-def test_endpoints_are_grouped_with_model_ids_collapsed() -> None:
-    base = "http://h/v1"
-    assert endpoint_key("get", "http://h/v1/models/ft:a::b?x=1", base) == "GET models/{id}"
-    assert endpoint_key("POST", "http://h/v1/chat/completions", base) == "POST chat/completions"
+    # Opened: the endpoint, then POST requests (each counts its consecutive misses).
+    assert (usage.requests, usage.resent, usage.not_sent, usage.breaker_trips) == (7, 3, 2, 2)
 
 
 # -- bounded, Retry-After-aware backoff ----------------------------------------------------------------------
@@ -406,11 +385,11 @@ def _transport_durations(report: dict[str, Any]) -> dict[str, float]:
     }
 
 
-@pytest.mark.parametrize("fault", HOSTILE)
+@pytest.mark.parametrize("fault", ONE_REQUEST)  # the whole-provider ones: tests/test_meta_end_to_end.py
 def test_a_hostile_fault_gives_a_bounded_run_with_a_clear_failure(
     reference_server: ReferenceServer, fault: str
 ) -> None:
-    report = cached_report(reference_server.fault_base_url(fault), TEST_KEY)  # shared with the meta-tests
+    report = cached_report(reference_server.fault_base_url(fault), TEST_KEY)
     assert report["run"]["duration_s"] < RUN_SANITY_S
     slow = {rid: seconds for rid, seconds in _transport_durations(report).items() if seconds > CHECK_BOUND_S}
     assert not slow, f"{fault} cost these checks more than {CHECK_BOUND_S} s: {slow}"
@@ -425,11 +404,13 @@ def test_a_hostile_fault_gives_a_bounded_run_with_a_clear_failure(
 
 
 def test_every_hostile_fault_at_once_under_tight_limits(reference_server: ReferenceServer) -> None:
-    url = reference_server.fault_base_url(*HOSTILE)
-    report = score(url, TEST_KEY, timeout=2.0, max_stream_seconds=3.0, max_body_bytes=2 * 1024 * 1024)
+    url = reference_server.fault_base_url(*ONE_REQUEST)
+    limits = {"timeout": 2.0, "max_stream_seconds": 3.0, "max_body_bytes": 2 * 1024 * 1024, "breaker_cooldown": 1.0}
+    report = score(url, TEST_KEY, **limits)
     validate_report(report)
     outcomes = {row["id"]: row["outcome"] for row in report["results"]}
-    assert {rid: outcomes[rid] for rid in OWNER.values() if outcomes[rid] not in ("FAIL", "TIMEOUT")} == {}
+    owners = {OWNER[fault] for fault in ONE_REQUEST}
+    assert {rid: outcomes[rid] for rid in owners if outcomes[rid] not in ("FAIL", "TIMEOUT")} == {}
     assert "ERROR" not in outcomes.values()
     # All of them together: two 2 s timeouts (then the breaker answers for GET /models) and moments for the rest.
     assert sum(_transport_durations(report).values()) < 2 * 2.0 + 4.0
@@ -447,7 +428,7 @@ def test_cli_against_a_provider_that_never_answers_finishes_within_its_timeout(t
         code = main(["run", "--base-url", server.base_url, "--api-key", KEY, "--timeout", "2", "--out", str(tmp_path)])
         elapsed = time.monotonic() - started
     assert code == 3
-    assert elapsed < 2 + 1.5
+    assert elapsed < 3 * 2 + 1.5  # GET /models sent twice, a pause as long as its silence between
     report = json.loads((tmp_path / "report.json").read_text())
     validate_report(report)
     assert report["run"]["aborted"].startswith("target unreachable: timeout")
@@ -488,7 +469,8 @@ class WrappedServer(ReferenceServer):
 def test_cli_against_a_provider_that_never_answers_a_post_costs_a_few_timeouts(tmp_path: Path) -> None:
     hang = HangPosts()
     with WrappedServer(hang, api_key=TEST_KEY, stream_delay=0.001) as server:
-        code = run_cli(server.base_url, tmp_path, "--timeout", "1", "--max-stream-seconds", "1", "--quiet")
+        limits = ["--timeout", "1", "--max-stream-seconds", "1", "--breaker-cooldown", "1"]
+        code = run_cli(server.base_url, tmp_path, *limits, "--quiet")
     report = json.loads((tmp_path / "report.json").read_text())
     validate_report(report)
     usage = report["usage"]

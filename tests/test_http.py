@@ -183,8 +183,8 @@ def _raise(exc: type[httpx.TransportError]) -> Handler:
 @pytest.mark.parametrize(
     ("exc", "error", "attempts"),
     [
-        (httpx.ReadTimeout, "timeout", 1),
-        (httpx.ConnectTimeout, "timeout", 1),
+        (httpx.ReadTimeout, "timeout", 2),  # no answer: sent again, as openai-python does
+        (httpx.ConnectTimeout, "timeout", 2),
         (httpx.ConnectError, "connect", 1),
         (httpx.ReadError, "reset", 2),  # retried once, like a stale keep-alive connection
         (httpx.RemoteProtocolError, "protocol", 2),
@@ -268,7 +268,7 @@ def test_exchange_repr_never_contains_the_key(make_client: Any) -> None:
 
 # -- usage accounting --------------------------------------------------------------------------------
 
-NOTHING_ELSE = {"retries": 0, "breaker_trips": 0, "not_sent": 0}
+NOTHING_ELSE = {"retries": 0, "resent": 0, "timeouts": 0, "breaker_trips": 0, "not_sent": 0, "concurrency": 4}
 
 
 def _sse(*payloads: dict[str, Any]) -> Handler:

@@ -25,7 +25,7 @@ from conformance.core.results import Level
 from conformance.engine.judge import NOT_OFFERED
 from conformance.reference import FAULTS, ReferenceServer
 from tests.conftest import TEST_KEY
-from tests.suite_runs import PROPERTY, PROPERTY_FAULTS
+from tests.suite_runs import PROPERTY, PROPERTY_FAULTS, fault_limits, fault_spec, limit_flags
 
 TABLE: dict[str, list[str]] = json.loads(
     (Path(__file__).parent / "fixtures" / "fault_table.json").read_text(encoding="utf-8")
@@ -34,8 +34,11 @@ MODELS = ["--chat-model", "ref-chat", "--completion-model", "ref-instruct", "--e
 VARIATIONS = sorted(name for name, fault in FAULTS.items() if fault.legal)
 # The first fault (by name) of every site.
 ONE_PER_SITE = sorted({f.site: name for name, f in sorted(FAULTS.items(), reverse=True) if not f.legal}.values())
-# The hostile and timing faults of reference/faults/transport.py (hangs, trickles, resets, huge bodies).
-HOSTILE = sorted(name for name, f in FAULTS.items() if f.apply.__module__.endswith(".faults.transport"))
+# The hostile faults of reference/faults/transport.py (hangs, trickles, resets, huge bodies) and the whole
+# providers of reference/faults/timing.py (serial, stalled, hung on every request).
+HOSTILE = sorted(
+    name for name, f in FAULTS.items() if f.apply.__module__.endswith((".faults.transport", ".faults.timing"))
+)
 CASES = sorted({*VARIATIONS, *ONE_PER_SITE, *HOSTILE})
 
 
@@ -62,16 +65,21 @@ class CliRun:
 _RUNS: dict[str, CliRun] = {}
 
 
-def cli_run(server: ReferenceServer, fault: str | None, out: Path) -> CliRun:
-    """One whole run through the CLI (each case once per session)."""
+def cli_run(server: ReferenceServer, fault: str | None, out: Path, *, again: bool = False) -> CliRun:
+    """One whole run through the CLI (each case once per session; ``again``: a new run, not kept)."""
     key = fault or "(clean)"
-    if key not in _RUNS:
-        url = server.base_url if fault is None else server.fault_base_url(fault)
+    if key not in _RUNS or again:
+        url = server.base_url if fault is None else server.fault_base_url(fault_spec(fault))
         property_tests = fault is None or FAULTS[fault].legal or fault in PROPERTY_FAULTS
         selection = [] if property_tests else ["--requirements", NOT_PROPERTY]
+        limits = limit_flags(fault_limits(fault))
         argv = ["run", "--base-url", url, "--api-key", TEST_KEY, *MODELS, "--out", str(out), "--quiet", *selection]
+        argv += limits
         code = main(argv)
-        _RUNS[key] = CliRun(code, json.loads((out / "report.json").read_text(encoding="utf-8")))
+        found = CliRun(code, json.loads((out / "report.json").read_text(encoding="utf-8")))
+        if again:
+            return found
+        _RUNS[key] = found
     return _RUNS[key]
 
 
@@ -113,3 +121,37 @@ def test_a_may_is_skipped_as_not_offered(
     assert row["outcome"] == "SKIP"
     assert row["message"].startswith(f"{NOT_OFFERED}: "), row["message"]
     assert requirement_id not in run.failing
+
+
+# A behaviour that hits every request of its kind costs a constant number of time limits, not one per
+# check: the round of requests in flight when the provider went silent (at most --concurrency, and what
+# was sent as the breaker opened), then two trial requests alone; streams that never end kill their kind
+# at once. With the defaults (--timeout 30, --breaker-cooldown 10, --max-stream-seconds 60) that is
+# 30 + 10 + 30 + 30 s for POSTs and 60 s for streams beyond the run itself (README, "What it costs").
+EVERY_REQUEST = ["transport-every-post-unanswered", "transport-every-stream-endless"]
+LIMITS_SPENT = 2 * 4 + 2  # twice the default --concurrency, and two trials
+EVERY_REQUEST_RUN_S = 90.0  # the run with 1-2 s limits, on a loaded 2-core machine; unbounded it takes minutes
+
+
+@pytest.mark.parametrize("fault", EVERY_REQUEST)
+def test_a_provider_hostile_to_every_request_costs_a_few_time_limits(
+    reference_server: ReferenceServer, tmp_path: Path, fault: str
+) -> None:
+    run = cli_run(reference_server, fault, tmp_path)
+    usage = run.report["usage"]
+    assert len(run.failing) == 1
+    assert usage["timeouts"] <= LIMITS_SPENT, usage
+    assert usage["not_sent"] >= 5, usage  # the rest of its kind: answered by the breaker, not sent
+    assert run.report["run"]["duration_s"] < EVERY_REQUEST_RUN_S
+    deferred = [row for row in run.report["results"] if f"(see {run.failing[0]})" in row["message"]]
+    assert deferred, "the checks that tripped over the same behaviour SKIP with a see"
+
+
+# Two runs against the same provider give the same verdicts (ARCHITECTURE.md): the timing faults are the
+# providers whose verdicts could move with the clock (issue 15: two runs a minute apart differed on 11).
+@pytest.mark.parametrize("fault", ["serial-runaway-max-completion-tokens", "transport-stall"])
+def test_a_second_run_gives_the_same_verdicts(reference_server: ReferenceServer, tmp_path: Path, fault: str) -> None:
+    first = cli_run(reference_server, fault, tmp_path / "first")
+    again = cli_run(reference_server, fault, tmp_path / "again", again=True)
+    moved = {rid: (outcome, again.outcomes.get(rid)) for rid, outcome in first.outcomes.items()}
+    assert {rid: pair for rid, pair in moved.items() if pair[0] != pair[1]} == {}

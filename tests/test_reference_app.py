@@ -843,6 +843,40 @@ def test_fault_set_validation() -> None:
         ReferenceServer().fault_base_url("stream-no-done")
 
 
+@pytest.mark.parametrize(
+    ("spec", "params"),
+    [
+        ("transport-stall", {"after": 100.0, "seconds": 45.0}),
+        ("transport-stall;seconds=2", {"after": 100.0, "seconds": 2.0}),
+        ("transport-stall;seconds=0.5;after=3", {"after": 3.0, "seconds": 0.5}),
+    ],
+)
+def test_a_fault_gets_its_parameters_over_its_defaults(spec: str, params: dict[str, float]) -> None:
+    faults = FaultSet([spec])
+    assert faults.names == frozenset({"transport-stall"})
+    assert faults.params["transport-stall"] == params
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("transport-stall;minutes=2", "no parameter minutes"),
+        ("transport-stall;seconds=soon", "key=number"),
+        ("transport-stall;seconds", "key=number"),
+        ("stream-no-done;seconds=2", "no parameter seconds"),
+    ],
+)
+def test_a_parameter_a_fault_does_not_have_is_refused(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        FaultSet([spec])
+
+
+def test_mux_refuses_a_parameter_the_fault_does_not_have(server: ReferenceServer, anon: httpx.Client) -> None:
+    url = f"http://{server.host}:{server.port}/_fault/transport-stall;minutes=2/v1/models"
+    error = assert_error(anon.get(url, headers=AUTH), 404)
+    assert "no parameter minutes" in error["message"]
+
+
 def test_fault_registration_rules() -> None:
     with pytest.raises(ValueError, match="duplicate"):
         fault("stream-no-done", site="chat.chunks", summary="x", seen_in="x")

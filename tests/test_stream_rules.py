@@ -48,7 +48,7 @@ PLAIN_RULES: dict[str, Callable[[StreamExchange], None]] = {
     "CHAT-STREAM-008": rules.test_stream_true_gets_events,
     "CHAT-STREAM-010": rules.test_chunks_are_chat_completion_chunks,
     "CHAT-STREAM-011": rules.test_chunks_carry_id_created_model,
-    "CHAT-STREAM-012": rules.test_chunks_share_id_created_model,
+    "CHAT-STREAM-012": rules.test_chunks_share_id_and_model,
     "CHAT-STREAM-013": rules.test_chunk_choices_carry_index,
     "CHAT-STREAM-014": rules.test_chunk_choices_carry_delta,
     "CHAT-STREAM-020": rules.test_first_delta_carries_assistant_role,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import expect
-from conformance.core.results import NotApplicable, Violation
+from conformance.core.results import NotApplicable, ProviderTimeout, Violation
 from conformance.engine import check
 from conformance.transport.exchange import Exchange
 
@@ -149,5 +149,22 @@ def test_chat_n_returns_n_choices(chat_n_2: Exchange) -> None:
 @check("CHAT-011", needs="chat")
 def test_chat_accepts_max_completion_tokens(chat_max_completion_tokens: Exchange) -> None:
     exchange = chat_max_completion_tokens
+    if exchange.error == "timeout" and exchange.status is None:
+        raise NotApplicable("no answer in time: the bound did not end the generation (see CHAT-012)")
     expect.status(exchange, 200, title="max_completion_tokens was refused")
+
+
+@check("CHAT-012", needs="chat")
+def test_max_completion_tokens_ends_the_generation(chat_max_completion_tokens: Exchange) -> None:
+    exchange = chat_max_completion_tokens
+    if exchange.error == "timeout" and exchange.status is None:
+        raise ProviderTimeout(
+            "A chat completion bounded by max_completion_tokens got no answer in time",
+            expected="an answer within the time limit: the bound ends the generation",
+            actual="; ".join([*exchange.attempts, exchange.error_detail]),
+            detail="It was sent again with the provider free of other requests of the run, and got no answer "
+            "either: the provider ignores max_completion_tokens, or never ends this generation.",
+            evidence=exchange,
+        )
+    expect.answered(exchange)
 

@@ -42,7 +42,7 @@ def test_completion_stream_nothing_follows_done(completion_stream: StreamExchang
 
 
 @check("CMPL-STREAM-005", needs="completions")
-def test_completion_chunks_share_object_id_created_model(completion_stream: StreamExchange) -> None:
+def test_completion_chunks_share_object_id_and_model(completion_stream: StreamExchange) -> None:
     judged(completion_stream)
     found = streams.chunks(completion_stream)
     if not found:
@@ -63,7 +63,9 @@ def test_completion_chunks_share_object_id_created_model(completion_stream: Stre
                 "id, created, model on every chunk",
                 completion_stream,
             )
-        for key in ("id", "created", "model"):
+        # Not `created`: a per-chunk timestamp differs only when the stream crosses a second boundary, a
+        # verdict that would depend on timing (see CHAT-STREAM-012); each value is judged above.
+        for key in ("id", "model"):
             if chunk[key] != first.get(key):
                 raise fail_at(
                     item,

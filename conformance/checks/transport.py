@@ -20,6 +20,7 @@ from conformance.engine import check
 from conformance.probes.base_url import Sent
 from conformance.probes.transport import STREAM_EVENTS, STREAM_MAX_TOKENS, STREAM_S, quick
 from conformance.target import Target
+from conformance.transport.delivery import TransportLog
 from conformance.transport.exchange import Exchange, StreamExchange
 from conformance.transport.limits import RETRY_STATUSES
 from conformance.transport.urls import origin
@@ -61,6 +62,14 @@ def test_answer_arrives_at_a_steady_pace(target: Target, transport_models_steady
 @check("TRANSPORT-003", needs="chat")
 def test_stream_ends(transport_stream_ends: StreamExchange) -> None:
     stream = transport_stream_ends
+    if stream.not_sent and "did not end" in stream.error_detail:
+        raise Violation(
+            "Streams do not end",
+            expected=f"the end of the body within {STREAM_EVENTS} events and {STREAM_S:g} s "
+            f"(max_tokens is {STREAM_MAX_TOKENS})",
+            actual=f"this stream was not sent: the earlier ones of its kind never ended ({stream.error_detail})",
+            evidence=stream,
+        )
     if stream.cut_short is not None:
         raise Violation(
             "The stream did not end",
@@ -199,3 +208,34 @@ def test_the_official_clients_are_served(
                 actual=f"{exchange.status} {exchange.reason}",
                 evidence=(exchange, models_listing),
             )
+
+
+@check("TRANSPORT-012", needs="chat")
+def test_post_gets_an_answer(transport_chat_answered: Exchange) -> None:
+    exchange = transport_chat_answered
+    if exchange.error == "timeout" and exchange.status is None:
+        raise ProviderTimeout(
+            "A POST got no answer",
+            expected="a status line and headers within the time limit",
+            actual="; ".join([*exchange.attempts, exchange.error_detail]),
+            detail="Checks whose requests went unanswered the same way report SKIP (see TRANSPORT-012).",
+            evidence=exchange,
+        )
+    expect.answered(exchange)
+
+
+@check("TRANSPORT-013")
+def test_provider_does_not_stall(transport_log: TransportLog) -> None:
+    stalls = transport_log.stalls()
+    if not stalls:
+        return
+    first = stalls[0]
+    raise Violation(
+        "The provider stalled: requests it was free to answer got no answer in time",
+        expected="an answer within the time limit, the first time",
+        actual=f"{len(stalls)} request(s) got no answer in time while the provider answered nothing of the run "
+        f"and served no runaway request of it, and were answered when sent again (the first "
+        f"{first.after_s:.1f} s later): "
+        + "; ".join(f"{s.missed.method} {s.missed.url}" for s in stalls[:3]),
+        evidence=[stall.missed for stall in stalls[:3]],
+    )

@@ -12,15 +12,26 @@ Deferral follows chains to their root (URL-001 defers to ERR-012, which defers t
 ever to a FAIL: a TIMEOUT, an ERROR of ours or a SKIP owns nothing. It is a pure function of the
 outcomes by requirement, applied once per run (:func:`defer`) and, for pytest's one item at a time, per
 requirement with the owners' outcomes judged on demand (:func:`owner_of`).
+
+A behaviour that hits every request of a kind (streams that never end, POSTs never answered) is
+deferred by what the check's evidence shows instead (:data:`OWNERS`, :func:`deferred_by_kind`, at
+judging time): every check whose failure rests on such a request is SKIP "see <owner>" -- but only when
+the owner's own request showed it too, so a single runaway request stays the finding of its own
+requirement, and which checks FAIL does not depend on the order the requests happened to go in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from conformance.core.catalogue import Catalogue
-from conformance.core.results import CheckResult, Outcome, aggregate
+from conformance.core.results import CheckResult, NotApplicable, Outcome, Violation, aggregate
+from conformance.transport.exchange import Exchange, StreamExchange
+
+if TYPE_CHECKING:
+    from conformance.engine.state import RunState
 
 
 def owner_of(requirement_id: str, outcome_of: Callable[[str], Outcome], catalogue: Catalogue) -> str | None:
@@ -62,3 +73,50 @@ def defer(results: Sequence[CheckResult], catalogue: Catalogue) -> tuple[CheckRe
         else result
         for result in results
     )
+
+
+# -- behaviours of every request of a kind ----------------------------------------------------------------
+
+
+def _endless(exchange: Exchange) -> bool:
+    """A stream the suite stopped reading because it would not end (or not sent: such streams were dead)."""
+    if not isinstance(exchange, StreamExchange):
+        return False
+    return exchange.cut_short is not None or (exchange.not_sent and "did not end" in exchange.error_detail)
+
+
+def _unanswered_post(exchange: Exchange) -> bool:
+    """A POST that got no answer at all: no status line in time, or not sent (its scope got none)."""
+    return exchange.method == "POST" and exchange.status is None and exchange.error == "timeout"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """A requirement that owns a behaviour every request of a kind can show, and the probe it judges."""
+
+    requirement: str
+    probe: str
+    behaviour: str
+    shows: Callable[[Exchange], bool]
+
+
+OWNERS = (
+    Owner("TRANSPORT-003", "transport_stream_ends", "the stream did not end", _endless),
+    Owner("TRANSPORT-012", "transport_chat_answered", "the POST got no answer", _unanswered_post),
+)
+
+
+def deferred_by_kind(state: RunState, requirement: str, error: BaseException | None) -> NotApplicable | None:
+    """The SKIP "see <owner>" a failure whose request shows a behaviour of every request of its kind
+    defers to, or None."""
+    if not isinstance(error, Violation) or error.outcome not in (Outcome.FAIL, Outcome.TIMEOUT):
+        return None
+    evidence = [item for item in error.evidence if isinstance(item, Exchange)]
+    for owner in OWNERS:
+        if owner.requirement == requirement or owner.requirement not in state.collected:
+            continue
+        found = state.probes.result(owner.probe)
+        own = found[0] if found is not None else None
+        if isinstance(own, Exchange) and owner.shows(own) and any(owner.shows(item) for item in evidence):
+            return NotApplicable(f"{owner.behaviour} (see {owner.requirement})", see=owner.requirement)
+    return None

@@ -7,7 +7,9 @@ same result.
 
 A MAY is never a failure: a provider that does not offer what a MAY requirement describes is within the
 contract, so a Violation of a MAY requirement is SKIP "not offered (MAY): <title>" (decided here, once,
-for every check; a timeout stays a TIMEOUT).
+for every check; a timeout stays a TIMEOUT). A failure that rests on a request showing a behaviour another
+requirement owns for every request of its kind (streams that never end, POSTs never answered) is SKIP
+"see <owner>" (:mod:`conformance.engine.deferral`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from conformance.core.results import (
     Violation,
     violation_to_dict,
 )
+from conformance.engine.deferral import deferred_by_kind
 from conformance.engine.registry import CASE, ROOT, CheckDef
 from conformance.engine.state import RunState
 from conformance.target import MODEL_CAPABILITIES
@@ -108,6 +111,7 @@ def judge(state: RunState, definition: CheckDef) -> CheckResult:
     except Exception as exc:
         error = exc
     error = optional_absent(error, state.catalogue[definition.requirement].level) or error
+    error = deferred_by_kind(state, definition.requirement, error) or error
     outcome, message, violation = classify(error, state.client.redact)
     return CheckResult(
         requirement=definition.requirement,

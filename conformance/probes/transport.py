@@ -1,7 +1,8 @@
 """Probes of the transport checks: each TRANSPORT check's own small request, tagged with the
 ``x-oai-conformance-probe`` header (so provider logs can be matched to the report, and the reference
 provider's transport faults act on that request only), under its own short limits: a hostile provider
-costs each request seconds, not the run's full timeouts."""
+costs each request seconds, not the run's full timeouts. ``transport_log`` sends nothing: it is the
+record the transport keeps across the whole run (stalls the provider recovered from)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from conformance.engine import probe
 from conformance.probes.base_url import Sent, send_following
 from conformance.target import Target
 from conformance.transport.client import HttpClient
+from conformance.transport.delivery import TransportLog
 from conformance.transport.exchange import Exchange, StreamExchange
 
 PROBE_HEADER = "x-oai-conformance-probe"
@@ -140,3 +142,17 @@ def transport_models_as_sdks(client: HttpClient) -> tuple[tuple[str, Exchange], 
         )
         for name, headers in sdk_agents().items()
     )
+
+
+@probe
+def transport_chat_answered(client: HttpClient, chat_model: str) -> Exchange:
+    """TRANSPORT-012: a one-token chat completion under the run's time limit."""
+    body = builders.chat_body(chat_model, client.target, max_tokens=1)
+    return client.request("POST", "chat/completions", json_body=body, headers=tag("TRANSPORT-012"))
+
+
+@probe
+def transport_log(client: HttpClient) -> TransportLog:
+    """TRANSPORT-013: what the transport saw across the run (sends nothing; checks read it after every
+    request of the run was sent)."""
+    return client.log

@@ -61,7 +61,8 @@ from conformance.property.results import (
 )
 from conformance.property.spec import FILE_FIELDS, claimed, is_multipart, load_spec, operations, shape_body, subset
 from conformance.property.wire import through_policy
-from conformance.transport.limits import BudgetExhausted, CircuitBreaker
+from conformance.transport.breaker import ANYWHERE
+from conformance.transport.limits import BudgetExhausted
 from conformance.transport.policy import Share
 
 if TYPE_CHECKING:
@@ -163,10 +164,9 @@ class PropertyDriver(Judging):
         the provider went silent everywhere; shape generated JSON bodies (schemathesis' worker thread).
         The policy charges and sends the request."""
         label = case.operation.label
-        everywhere = self.client.breaker.blocked(CircuitBreaker.ANYWHERE)
+        everywhere = self.client.breaker.dead_for(ANYWHERE)
         if everywhere:
             self.result.blocked = everywhere
-            self.client.breaker_blocks(case.method, self.client.url(case.formatted_path.lstrip("/")))
             raise Stop(everywhere)
         with self.lock:
             # The first authenticated 2xx of an operation makes ignored_auth send two probes (no key, a
@@ -273,7 +273,7 @@ class PropertyDriver(Judging):
                 if not is_network_error(error):
                     self.result.errors.append(self.redact(describe(event)))
                 # else: the provider's silence, booked by the policy and its breaker
-            if self.result.budget or self.client.breaker.blocked(CircuitBreaker.ANYWHERE):
+            if self.result.budget or self.client.breaker.dead_for(ANYWHERE):
                 stream.stop()
 
     # -- generated cases -----------------------------------------------------------------------------

@@ -53,9 +53,13 @@ class _FaultMux:
             await self.base(scope, receive, send)
             return
         spec, _, rest = path[len(FAULT_PREFIX) :].partition("/")
-        names = frozenset(spec.split("+"))
-        unknown = sorted(name for name in names if name not in FAULTS)
-        if unknown:
+        names = frozenset(spec.split("+"))  # each "name" or "name;key=value;..." (see faults._registry)
+        unknown = sorted(name for name in names if name.split(";", 1)[0] not in FAULTS)
+        try:
+            app = None if unknown else self.app_for(names)
+        except ValueError as exc:  # a parameter the fault does not have, or not a number
+            app, unknown = None, [str(exc)]
+        if app is None:
             listed = ", ".join(repr(name) for name in unknown)
             message = f"Unknown fault(s) in URL: {listed}. Valid faults: {', '.join(sorted(FAULTS))}."
             error = invalid_request(message, code="unknown_fault", status=404)
@@ -65,7 +69,7 @@ class _FaultMux:
         raw_path: bytes = scope.get("raw_path") or path.encode()
         raw_rest = raw_path[len(FAULT_PREFIX) :].partition(b"/")[2] if raw_path.startswith(b"/_fault/") else b""
         child = {**scope, "path": f"/{rest}", "raw_path": b"/" + raw_rest}
-        await self.app_for(names)(child, receive, send)
+        await app(child, receive, send)
 
 
 def create_mux_app(
@@ -109,7 +113,8 @@ class ReferenceServer:
         return f"http://{self.host}:{self.port}/v1"
 
     def fault_base_url(self, *faults: str) -> str:
-        """Base URL of the configuration with exactly ``faults`` active (multiplex servers only)."""
+        """Base URL of the configuration with exactly ``faults`` active (multiplex servers only); a fault may
+        carry parameters, ``"name;key=value"``."""
         if not self.multiplex:
             raise RuntimeError("fault_base_url() needs ReferenceServer(multiplex=True)")
         if not faults:

@@ -24,6 +24,7 @@ from conformance.core.results import ProviderTimeout
 from conformance.sdk.forwarder import FLOW_HEADER, REFUSED_HEADER, Forwarder
 from conformance.sdk.outcomes import NODE, NodeError, SdkRun
 from conformance.transport.client import HttpClient
+from conformance.transport.exchange import Exchange
 from conformance.transport.limits import BudgetExhausted
 
 # The openai npm release the suite installs and runs. openai 7 declares node >= 22 but npm installs it on
@@ -127,6 +128,8 @@ class NodeResults:
     runs: dict[str, SdkRun] = field(default_factory=dict)
     # kind: "budget" (not run: SKIP), "timeout" (the script outlived its time: TIMEOUT), "crash" (ERROR)
     missing: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The request a flow would have sent first, for the flows not run because the breaker found it dead.
+    unsent: dict[str, Exchange] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
     def run_of(self, flow: str) -> SdkRun:
@@ -137,7 +140,10 @@ class NodeResults:
         if kind == "budget":
             raise BudgetExhausted(why)
         if kind == "timeout":
-            raise ProviderTimeout(f"{NODE}: the script did not finish", expected="a result per flow", actual=why)
+            evidence = self.unsent.get(flow)
+            raise ProviderTimeout(
+                f"{NODE}: the script did not finish", expected="a result per flow", actual=why, evidence=evidence
+            )
         raise RuntimeError(f"{NODE}: {why}")
 
 
@@ -205,14 +211,17 @@ class NodeRun:
         )
 
     def _plan(self, flows: list[str]) -> list[str]:
-        """The flows to run: those whose endpoint's breaker is closed, in order, as far as the request budget
-        covers each whole (the policy charges every request as it is sent)."""
+        """The flows to run: those whose endpoint the breaker has not found dead, in order, as far as the
+        request budget covers each whole (the policy charges every request as it is sent)."""
         http, planned, wanted_total = self.http, [], 0
         for position, flow in enumerate(flows):
             method, path = NODE_FLOW_ENDPOINTS[flow]
-            blocked = http.breaker_blocks(method, http.url(path))
+            blocked = http.dead(method, http.url(path))
             if blocked is not None:
-                self._results.missing[flow] = ("timeout", f"not sent: circuit breaker open for {blocked}")
+                why = f"not sent: circuit breaker open for {blocked}"
+                self._results.missing[flow] = ("timeout", why)
+                unsent = Exchange(method, http.url(path), {}, None, error="timeout", error_detail=why, not_sent=True)
+                self._results.unsent[flow] = unsent
                 continue
             wanted = NODE_FLOW_REQUESTS[flow] - (1 if flow == "errors" and not http.target.api_key else 0)
             if http.usage.requests + wanted_total + wanted > http.target.max_requests:

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from conformance import __version__
+from conformance.transport.breaker import CircuitBreaker, endpoint_key, scopes_of
+from conformance.transport.delivery import TransportLog
 from conformance.transport.exchange import Exchange, Redactor, StreamExchange
-from conformance.transport.limits import UNANSWERED, BudgetExhausted, CircuitBreaker, Usage, endpoint_key
+from conformance.transport.limits import UNANSWERED, BudgetExhausted, Usage
 from conformance.transport.policy import OPTIONS, NotSent, Options, Policy
 from conformance.transport.urls import join_url, origin
 
@@ -66,6 +68,10 @@ class HttpClient:
         return self.policy.breaker
 
     @property
+    def log(self) -> TransportLog:
+        return self.policy.log
+
+    @property
     def run_deadline(self) -> float | None:
         return self.policy.run_deadline
 
@@ -83,14 +89,9 @@ class HttpClient:
         with self.policy._lock:
             self.policy.usage.requests += count
 
-    def breaker_blocks(self, method: str, url: str) -> str | None:
-        return self.policy.breaker_blocks(method, url)
-
-    def answered(self, method: str, url: str, *, answered: bool) -> None:
-        self.policy.answered(method, url, answered=answered)
-
-    def retry_wait(self, exchange: Exchange, attempt: int) -> float | None:
-        return self.policy.retry_wait(exchange, attempt)
+    def dead(self, method: str, url: str, *, stream: bool = False) -> str | None:
+        """Why requests like this one are answered "not sent" (the breaker found their scope dead), or None."""
+        return self.policy.breaker.dead_for(scopes_of(method, url, self.target.base_url, stream=stream))
 
     @contextlib.contextmanager
     def slots(self, count: int = 1) -> Iterator[None]:

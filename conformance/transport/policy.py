@@ -4,14 +4,17 @@
 
 * locks the key to the target's origin: a request for another origin that carries credentials is
   refused (:class:`LeftOrigin`) before a byte is sent;
-* stops requests to an endpoint whose circuit breaker is open (:class:`NotSent`), and counts a request
-  against the request and token budgets before sending it (:class:`BudgetExhausted`);
-* holds a slot of the concurrency limit from sending until the answer's body is closed;
+* holds back requests to a scope whose circuit breaker is open until its trial request was answered, and
+  answers them "not sent" once it is dead (:mod:`.breaker`, :class:`NotSent`); counts a request against
+  the request and token budgets before sending it (:class:`BudgetExhausted`);
+* holds a slot of the concurrency limit from sending until the answer's body is closed; the limit comes
+  down to one when the provider turns out to serve one request at a time (:mod:`.pacing`);
 * gives every request a hard deadline (connect, headers and body together) enforced inside each socket
   read, and caps the body in bytes (and a stream in events) while it arrives;
 * waits for and sends again a 429/503 a bounded number of times, honouring ``Retry-After`` and
-  ``retry-after-ms`` up to a maximum wait, else with exponential backoff; a keep-alive connection the
-  server closed before answering is tried once more on a fresh one;
+  ``retry-after-ms`` up to a maximum wait, else with exponential backoff; sends again a request that got
+  no answer in time, never blaming one for waiting behind another request of ours (:mod:`.delivery`);
+  a keep-alive connection the server closed before answering is tried once more on a fresh one;
 * records every request as an :class:`~conformance.transport.exchange.Exchange` (errors are recorded
   on it, then raised to the caller), books the tokens the provider billed by its own ``usage``, and tells
   the breaker whether an answer came in time.
@@ -25,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +37,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from conformance.transport.auth import AuthKind, auth_kind
+from conformance.transport.breaker import CircuitBreaker
 from conformance.transport.deadline import install_deadlines
+from conformance.transport.delivery import NotSent, TransportLog, deliver
 from conformance.transport.exchange import (
     HTTP_LOGGERS,
     Exchange,
@@ -43,17 +47,10 @@ from conformance.transport.exchange import (
     Redactor,
     StreamExchange,
 )
-from conformance.transport.limits import (
-    INITIAL_BACKOFF_S,
-    RETRY_STATUSES,
-    BudgetExhausted,
-    CircuitBreaker,
-    Usage,
-    endpoint_key,
-    retry_after,
-)
+from conformance.transport.limits import UNANSWERED, BudgetExhausted, Usage
+from conformance.transport.pacing import Flight, Slots
 from conformance.transport.reading import Reading
-from conformance.transport.sse import DecodeResult, SSEDecoder
+from conformance.transport.sse import SSEDecoder
 from conformance.transport.urls import origin
 
 if TYPE_CHECKING:
@@ -63,12 +60,11 @@ OPTIONS = "oai_conformance"  # the request extension that carries a :class:`Opti
 SHARE = "oai_conformance_share"  # the request extension that carries a :class:`Share`
 
 
+__all__ = ["OPTIONS", "SHARE", "TRACE_HEADER", "LeftOrigin", "NotSent", "Options", "Policy", "Share"]
+
+
 class LeftOrigin(Exception):
     """A request with credentials was about to go to a host other than the target's; it was not sent."""
-
-
-class NotSent(httpx.ConnectTimeout):
-    """The circuit breaker answered for the provider: nothing went on the wire (a timeout, to a client)."""
 
 
 @dataclass
@@ -113,12 +109,14 @@ class Policy(httpx.BaseTransport):
     def __init__(self, target: Target, *, transport: httpx.BaseTransport | None = None) -> None:
         self.target = target
         self.redact = Redactor(list(target.secrets))
-        self.usage = Usage()
-        self.breaker = CircuitBreaker(target.breaker_threshold)
+        self.usage = Usage(concurrency=target.concurrency)
+        self.breaker = CircuitBreaker(target.breaker_threshold, target.breaker_cooldown)
+        self.flight = Flight()
+        self.log = TransportLog(self.flight)
         self.origin = origin(target.base_url)
         self.run_deadline = None if target.max_run_seconds is None else time.monotonic() + target.max_run_seconds
         self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(target.concurrency)
+        self._slots = Slots(target.concurrency)
         self._held: dict[int, int] = {}  # slots held by each thread (a thread never waits for its own)
         self._recorders = threading.local()
         # Who sends: a callable naming the probe of the calling thread, set by a run that traces its
@@ -189,31 +187,47 @@ class Policy(httpx.BaseTransport):
     def run_over(self) -> bool:
         return self.run_deadline is not None and time.monotonic() >= self.run_deadline
 
-    def breaker_blocks(self, method: str, url: str) -> str | None:
-        """Why the circuit breaker stops this request (then counted as not sent), or None."""
+    def settle(self, reading: Reading, *, abandoned: bool = False) -> None:
+        """An attempt ended: tell the circuit breaker whether it came in time, and learn from it how the
+        provider serves requests. An attempt cut by the user's run limit tells nothing."""
+        exchange = reading.exchange
+        unanswered = not abandoned and exchange.error in UNANSWERED
+        if reading.attempt is not None:
+            self.flight.end(reading.attempt, answered=not unanswered)
+        if unanswered and self.run_over():
+            self.breaker.release(reading.trial)
+            return
+        alone = reading.attempt is None or reading.attempt.alone()
+        if not unanswered or reading.fresh or reading.trial:  # a request's silences count once
+            self.breaker.record(
+                reading.keys,
+                answered=not unanswered,
+                endless=exchange.error == "duration",
+                trial=reading.trial,
+                conclusive=alone and reading.fresh,
+            )
         with self._lock:
-            blocked = self.breaker.blocked(endpoint_key(method, url, self.target.base_url))
-            if blocked is not None:
-                self.usage.not_sent += 1
-        return blocked
-
-    def answered(self, method: str, url: str, *, answered: bool) -> None:
-        """Tell the circuit breaker whether a request got an answer in time."""
-        with self._lock:
-            self.breaker.record(endpoint_key(method, url, self.target.base_url), answered=answered)
             self.usage.breaker_trips = self.breaker.trips
+            self.usage.timeouts += unanswered
+        if self.flight.serial:
+            self.one_at_a_time("answers came only after the earlier requests of ours had ended")
+
+    def one_at_a_time(self, why: str) -> None:
+        """From now on, one request at a time: the provider serves them so, or may."""
+        if self._slots.lower(1):
+            logging.getLogger(__name__).info("concurrency lowered to 1: %s", why)
+            with self._lock:
+                self.usage.concurrency = 1
 
     def take(self, count: int = 1) -> int:
         """Take ``count`` slots of the concurrency limit for this thread (none if it holds one); how many."""
         me = threading.get_ident()
         with self._lock:
             held = self._held.get(me, 0)
-        wanted = 0 if held else min(count, self.target.concurrency)
-        for _ in range(wanted):
-            self._slots.acquire()
+        taken = 0 if held else self._slots.acquire(count)
         with self._lock:
-            self._held[me] = held + max(wanted, 1)
-        return wanted
+            self._held[me] = held + max(taken, 1)
+        return taken
 
     def give(self, thread: int, taken: int) -> None:
         with self._lock:
@@ -222,8 +236,8 @@ class Policy(httpx.BaseTransport):
                 self._held[thread] = left
             else:
                 self._held.pop(thread, None)
-        for _ in range(taken):
-            self._slots.release()
+        if taken:
+            self._slots.release(taken)
 
     @contextlib.contextmanager
     def slots(self, count: int = 1) -> Iterator[None]:
@@ -233,39 +247,6 @@ class Policy(httpx.BaseTransport):
             yield
         finally:
             self.give(threading.get_ident(), taken)
-
-    def retry_wait(self, exchange: Exchange, attempt: int, share: Share | None = None) -> float | None:
-        """How long to wait before sending a 429/503 again (the retry is charged and noted), or None."""
-        if exchange.status not in RETRY_STATUSES or attempt >= self.target.max_retries:
-            return None
-        wait, why = self._backoff(exchange, attempt)
-        if wait is None:
-            exchange.attempts.append(f"{exchange.status}; not retried: {why}")
-            return None
-        try:
-            self.charge(exchange.method, share)
-        except BudgetExhausted as exc:
-            exchange.attempts.append(f"{exchange.status}; not retried: {exc}")
-            return None
-        exchange.attempts.append(f"{exchange.status}, waited {wait:.2f} s ({why})")
-        with self._lock:
-            self.usage.retries += 1
-        return wait
-
-    def _backoff(self, exchange: Exchange, attempt: int) -> tuple[float | None, str]:
-        hint = retry_after(exchange.headers)
-        limit = self.target.max_retry_wait
-        if hint is not None and hint[0] > limit:
-            return None, f"{hint[1]} {hint[0]:g} s is longer than --max-retry-wait {limit:g} s"
-        if hint is not None:
-            wait, why = hint
-        else:
-            # openai-python's schedule: 0.5 s doubling, with up to 25 % jitter so clients do not retry in step.
-            backoff = min(INITIAL_BACKOFF_S * 2**attempt, limit)
-            wait, why = backoff * (1 - 0.25 * random.random()), "exponential backoff"
-        if self.run_deadline is not None and time.monotonic() + wait >= self.run_deadline:
-            return None, "the wait would pass the run time limit"
-        return wait, why
 
     # -- recording ------------------------------------------------------------------------------------
 
@@ -292,7 +273,8 @@ class Policy(httpx.BaseTransport):
             else:
                 found.append(exchange)
 
-    def _reading(self, reading: Reading) -> None:
+    def watch(self, reading: Reading) -> None:
+        """Finish ``reading`` with the recording block it was made in, if its caller leaves it unread."""
         for _, readings in getattr(self._recorders, "stack", ()):
             readings.append(reading)
 
@@ -334,25 +316,7 @@ class Policy(httpx.BaseTransport):
         # aside) and the kind of credentials, so that a replay sends the same request with the same kind.
         exchange.request_headers = {k: v for k, v in request.headers.items() if k != TRACE_HEADER}
         exchange.auth = self.auth_kind(request.headers.items())
-        blocked = self.breaker_blocks(method, url)
-        if blocked is not None:
-            exchange.error, exchange.not_sent = "timeout", True
-            exchange.error_detail = f"not sent: circuit breaker open for {blocked}"
-            if isinstance(exchange, StreamExchange):
-                exchange.decoded = DecodeResult(events=(), notices=(), lines=())
-            raise NotSent(exchange.error_detail, request=request)
-        share = request.extensions.get(SHARE)
-        self.charge(method, share)
-        self.record(exchange)
-        for attempt in range(self.target.max_retries + 1):
-            reading = Reading(self, request, exchange, options)
-            self._reading(reading)
-            response = reading.open()
-            wait = self.retry_wait(exchange, attempt, share)
-            if wait is None:
-                break
-            reading.abandon()
-            time.sleep(wait)
+        reading, response = deliver(self, request, exchange, options, request.extensions.get(SHARE))
         if own and not isinstance(exchange, StreamExchange) and exchange.media_type == "text/event-stream":
             # Streamed although not asked to: decoded, so that the evidence shows its events.
             streamed_exchange = StreamExchange(**{k: getattr(exchange, k) for k in _EXCHANGE_FIELDS})

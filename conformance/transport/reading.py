@@ -1,6 +1,7 @@
 """One attempt of one request under the policy: sent under a concurrency slot and the request's hard
 deadline, its answer's body recorded on the exchange as it is read, cut at the caps, and -- once, when it
-ends -- its tokens booked and the circuit breaker told whether it came in time."""
+ends -- its tokens booked and the policy told whether it came in time (:meth:`Policy.settle`: the
+circuit breaker, and what the attempt says about how the provider serves requests)."""
 
 from __future__ import annotations
 
@@ -14,18 +15,33 @@ import httpx
 
 from conformance.transport.deadline import bounded_by
 from conformance.transport.exchange import Exchange, StreamExchange, loads, reset
-from conformance.transport.limits import UNANSWERED
 from conformance.transport.sse import DecodeResult, SSEDecoder
 
 if TYPE_CHECKING:
+    from conformance.transport.pacing import Attempt, Outcome
     from conformance.transport.policy import Options, Policy
 
 
 class Reading(httpx.SyncByteStream):
     """One attempt of one request: sent under a slot and the deadline, its body recorded as it is read."""
 
-    def __init__(self, policy: Policy, request: httpx.Request, exchange: Exchange, options: Options) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        request: httpx.Request,
+        exchange: Exchange,
+        options: Options,
+        *,
+        keys: tuple[str, ...] = (),
+        trial: tuple[str, ...] = (),
+        fresh: bool = True,
+        outcome: Outcome | None = None,
+    ) -> None:
         self.policy, self.request, self.exchange, self.options = policy, request, exchange, options
+        # The breaker's scopes of the request, those this attempt is the trial of, whether the request never
+        # went unanswered before, and what becomes of the request in the end (shared by its attempts).
+        self.keys, self.trial, self.fresh, self.outcome = keys, trial, fresh, outcome
+        self.attempt: Attempt | None = None
         target = policy.target
         streamed = isinstance(exchange, StreamExchange)
         self.decoder = SSEDecoder() if streamed else None
@@ -37,11 +53,17 @@ class Reading(httpx.SyncByteStream):
         self.run_bound = False
         self.thread, self.taken = 0, 0
 
+    def hold(self) -> None:
+        """Take this thread's slot of the concurrency limit (before :meth:`open`, or in it)."""
+        self.thread, self.taken = threading.get_ident(), self.policy.take()
+
     def open(self) -> httpx.Response:
         """Take a slot, send, and read the answer's head; a stale keep-alive connection is tried once more."""
         policy, exchange = self.policy, self.exchange
         reset(exchange)
-        self.thread, self.taken = threading.get_ident(), policy.take()
+        if not self.thread:
+            self.hold()
+        self.attempt = policy.flight.start(self.options.limit_s, self.outcome)
         self.start = time.monotonic()
         self.deadline = self.start + self.options.limit_s
         self.run_bound = policy.run_deadline is not None and policy.run_deadline < self.deadline
@@ -67,10 +89,22 @@ class Reading(httpx.SyncByteStream):
             self.finish()
             raise
         self.response = response
+        self._began()
         exchange.status = response.status_code
         exchange.reason = response.reason_phrase
         exchange.headers = {k.lower(): v for k, v in response.headers.multi_items()}
         return response
+
+    def _began(self) -> None:
+        """The answer began: it has the whole time limit to complete from now. Whatever it waited for before
+        -- other requests of ours the provider served first, one at a time, or a provider slow to start --
+        does not cut an answer that is arriving (a head that came a moment before the limit would otherwise
+        lose its body to the clock). A body trickled a byte at a time is still cut, a limit after its head."""
+        if self.run_bound:
+            return
+        began = time.monotonic() + self.options.limit_s
+        run_deadline = self.policy.run_deadline
+        self.deadline = max(self.deadline, began if run_deadline is None else min(began, run_deadline))
 
     def __iter__(self) -> Iterator[bytes]:
         assert self.response is not None
@@ -82,6 +116,8 @@ class Reading(httpx.SyncByteStream):
                     chunk = next(chunks, None)
                 if chunk is None:
                     break
+                if self.attempt is not None:
+                    self.policy.flight.moving(self.attempt)
                 now = time.monotonic()
                 exchange.chunks.append((now - self.start, len(chunk)))
                 room = self.limit_bytes - len(self.received)
@@ -96,6 +132,11 @@ class Reading(httpx.SyncByteStream):
                 if self.decoder is not None and options.max_events and len(self.decoder.events) >= options.max_events:
                     _cut(exchange, "events", f"more than {options.max_events} events")
                     raise httpx.ReadError(f"the suite stopped reading: more than {options.max_events} events")
+                dead = self.policy.breaker.dead_for(self.keys) if self.decoder is not None else None
+                if dead is not None and "did not end" in dead:
+                    # Streams of its kind never end: reading this one to its limit too would tell nothing more.
+                    _cut(exchange, "duration", f"stopped when the breaker found {dead}")
+                    raise httpx.ReadError("the suite stopped reading: streams of this kind never end")
                 yield chunk[:room]
                 if now >= self.deadline:
                     # Only reached without the socket-level deadline (e.g. a mock transport).
@@ -120,6 +161,7 @@ class Reading(httpx.SyncByteStream):
                 self.response.close()
         finally:
             self.policy.give(self.thread, self.taken)
+            self.policy.settle(self, abandoned=True)
 
     def _failed(self, exc: httpx.HTTPError) -> None:
         exchange, redact = self.exchange, self.policy.redact
@@ -149,8 +191,8 @@ class Reading(httpx.SyncByteStream):
             exchange.error, exchange.error_detail = "timeout", f"no complete answer within {limit:g} s ({got})"
 
     def finish(self) -> None:
-        """Once: close the answer, free the slot, put what was read on the exchange, book its tokens and
-        tell the breaker whether it came in time."""
+        """Once: close the answer, put what was read on the exchange, book its tokens, tell the policy whether
+        it came in time, and free the slot (last: a request waiting for it must see what this one told)."""
         if self.done:
             return
         self.done = True
@@ -158,21 +200,19 @@ class Reading(httpx.SyncByteStream):
         try:
             if self.response is not None:
                 self.response.close()
+            exchange.body = bytes(self.received)
+            exchange.elapsed_s = time.monotonic() - self.start
+            if self.decoder is not None and isinstance(exchange, StreamExchange):
+                if exchange.cut_short is None:
+                    self.decoder.close(at=exchange.elapsed_s)
+                decoder = self.decoder
+                exchange.decoded = DecodeResult(
+                    events=tuple(decoder.events), notices=tuple(decoder.notices), lines=tuple(decoder.lines)
+                )
+            _book_tokens(policy, exchange)
+            policy.settle(self)
         finally:
             policy.give(self.thread, self.taken)
-        exchange.body = bytes(self.received)
-        exchange.elapsed_s = time.monotonic() - self.start
-        if self.decoder is not None and isinstance(exchange, StreamExchange):
-            if exchange.cut_short is None:
-                self.decoder.close(at=exchange.elapsed_s)
-            decoder = self.decoder
-            exchange.decoded = DecodeResult(
-                events=tuple(decoder.events), notices=tuple(decoder.notices), lines=tuple(decoder.lines)
-            )
-        _book_tokens(policy, exchange)
-        unanswered = exchange.error in UNANSWERED
-        if not (unanswered and policy.run_over()):  # cut by the user's run limit: not the provider's silence
-            policy.answered(exchange.method, exchange.url, answered=not unanswered)
 
 
 def _book_tokens(policy: Policy, exchange: Exchange) -> None:

@@ -35,12 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     reports = [load(path) for path in args.reports]
     runs = [outcomes(report) for report in reports]
     summary = []
-    for number, (report, run) in enumerate(zip(reports, runs), 1):
+    for number, (report, run) in enumerate(zip(reports, runs, strict=True), 1):
         counts = Counter(outcome for outcome, _ in run.values())
         wall = report["run"].get("duration_s")
         score = report["summary"].get("score")
         requests = report.get("usage", {}).get("requests")
-        summary.append({"run": number, "duration_s": wall, "score": score, "requests": requests, "counts": dict(counts)})
+        summary.append(
+            {"run": number, "duration_s": wall, "score": score, "requests": requests, "counts": dict(counts)}
+        )
         shown = " ".join(f"{key}={counts[key]}" for key in sorted(counts))
         print(f"run {number}: {wall} s, {requests} requests, score {score}, {shown}")
     ids = sorted(set().union(*runs))
@@ -55,14 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {len(differing)} of {len(ids)} requirements differ between the {len(runs)} runs:")
         for row in differing:
             print(f"  {row['id']}: " + " / ".join(row["outcomes"]))
-            for number, (outcome, message) in enumerate(zip(row["outcomes"], row["messages"]), 1):
+            for number, (outcome, message) in enumerate(zip(row["outcomes"], row["messages"], strict=True), 1):
                 if message:
                     print(f"      run {number} {outcome}: {message}")
     else:
         print(f"{name}: all {len(ids)} requirements have the same outcome in all {len(runs)} runs")
     if args.json:
-        Path(args.json).write_text(json.dumps({"server": name, "runs": summary, "differing": differing}, indent=2) + "\n",
-                                   encoding="utf-8")
+        document = {"server": name, "runs": summary, "differing": differing}
+        Path(args.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return 1 if differing else 0
 
 

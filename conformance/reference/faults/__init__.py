@@ -4,7 +4,8 @@ The registry (:class:`Fault`, :data:`FAULTS`, the sites and :class:`FaultSet`) i
 the helpers the faults share in :mod:`._asgi` and :mod:`._stream`. The faults themselves live in one
 module per area of the suite's checks (``chat``, ``chat_stream``, ``errors``, ``transport``...): a fault
 sits with the first requirement of spec/requirements.yaml that lists it. Legal variations sit with
-their area, or in :mod:`.variations` for streams.
+their area, or in :mod:`.variations` for streams. The exception is :mod:`.timing`: providers that are
+serial, stalled or hung as a whole, whose faults act on every request rather than on one area's.
 
 Each fault models a real deviation; ``seen_in`` says where. The catalogue (spec/requirements.yaml)
 lists, for every requirement, the faults that must make it FAIL; the meta-tests hold both to each other.
@@ -34,6 +35,7 @@ from . import (  # noqa: F401  (imported to register their faults)
     moderations,
     property,
     sdk,
+    timing,
     transport,
     variations,
 )

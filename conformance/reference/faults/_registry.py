@@ -55,6 +55,11 @@ Sites, and what ``value`` is there:
 
 Active faults at one site run in sorted-name order.
 
+A fault may declare *parameters* with their defaults (``params={"seconds": 45.0}``): a timing fault's
+delays are real-world figures by default, and a test passes short ones. A fault named with parameters
+(``"transport-stall;seconds=2;after=30"``, the same in a ``/_fault/`` URL) gets them, merged over its
+defaults, as ``params=`` beside the site's ctx; a fault without parameters never gets that key.
+
 While a request is traced (:data:`TRACE` holds a set, see
 :class:`~conformance.reference.middleware.TraceMiddleware`), every :meth:`FaultSet.apply` adds its site
 to that set, whether or not a fault is active there.
@@ -63,9 +68,10 @@ to that set, whether or not a fault is active there.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
 __all__ = ["FAULTS", "SITES", "TRACE", "Fault", "FaultSet", "fault", "variation"]
@@ -115,13 +121,23 @@ class Fault:
     seen_in: str  # the real-world server/issue it is modelled on
     apply: Callable[..., Any]
     legal: bool = False  # a *variation*: legal behaviour that must not make any check fail
+    # Parameter defaults (numbers); a fault with none is called without ``params=``.
+    params: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
 
 #: Every registered fault (and variation) by name.
 FAULTS: dict[str, Fault] = {}
 
 
-def fault(name: str, *, site: str, summary: str, seen_in: str, legal: bool = False) -> Callable[[F], F]:
+def fault(
+    name: str,
+    *,
+    site: str,
+    summary: str,
+    seen_in: str,
+    legal: bool = False,
+    params: Mapping[str, float] | None = None,
+) -> Callable[[F], F]:
     """Decorator: register the function as the fault ``name`` at ``site``; returns the function unchanged."""
     if site not in SITES:
         raise ValueError(f"fault {name!r}: unknown site {site!r}; sites are: {', '.join(SITES)}")
@@ -133,29 +149,58 @@ def fault(name: str, *, site: str, summary: str, seen_in: str, legal: bool = Fal
     def register(function: F) -> F:
         if name in FAULTS:
             raise ValueError(f"duplicate fault name {name!r}")
-        FAULTS[name] = Fault(name=name, site=site, summary=summary, seen_in=seen_in, apply=function, legal=legal)
+        defaults = MappingProxyType({key: float(value) for key, value in (params or {}).items()})
+        FAULTS[name] = Fault(name, site, summary, seen_in, function, legal, defaults)
         return function
 
     return register
 
 
-def variation(name: str, *, site: str, summary: str, seen_in: str) -> Callable[[F], F]:
+def variation(
+    name: str, *, site: str, summary: str, seen_in: str, params: Mapping[str, float] | None = None
+) -> Callable[[F], F]:
     """Register a legal variation: behaviour the contract allows, which no check may fail."""
-    return fault(name, site=site, summary=summary, seen_in=seen_in, legal=True)
+    return fault(name, site=site, summary=summary, seen_in=seen_in, legal=True, params=params)
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, float]]:
+    """``"name;key=value;key=value"`` → the fault's name and the parameters given (ValueError when malformed
+    or unknown to the fault)."""
+    name, *pairs = spec.split(";")
+    given: dict[str, float] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        try:
+            given[key] = float(raw)
+        except ValueError:
+            sep = ""
+        if not sep or not key:
+            raise ValueError(f"fault {name!r}: parameters are key=number, got {pair!r}")
+    known = FAULTS[name].params if name in FAULTS else given
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        choices = ", ".join(sorted(known)) or "none"
+        raise ValueError(f"fault {name!r} has no parameter {', '.join(unknown)} (its parameters: {choices})")
+    return name, given
 
 
 class FaultSet:
     """The active faults of one app.  ``FaultSet()`` is the clean, conformant provider."""
 
-    __slots__ = ("_by_site", "names")
+    __slots__ = ("_by_site", "names", "params")
 
     def __init__(self, names: Iterable[str] = ()) -> None:
         # A bare string is one fault name, not an iterable of one-letter names.
-        chosen = frozenset((names,) if isinstance(names, str) else names)
+        specs = [parse_spec(spec) for spec in ((names,) if isinstance(names, str) else names)]
+        chosen = frozenset(name for name, _ in specs)
         unknown = sorted(chosen - FAULTS.keys())
         if unknown:
             raise ValueError(f"unknown fault(s): {', '.join(unknown)}; valid faults: {', '.join(sorted(FAULTS))}")
         self.names: frozenset[str] = chosen
+        # Every parameterised fault's parameters: its defaults, with what its spec gave over them.
+        self.params: dict[str, dict[str, float]] = {name: dict(FAULTS[name].params) for name in chosen}
+        for name, given in specs:
+            self.params[name].update(given)
         self._by_site: dict[str, tuple[Fault, ...]] = {
             site: tuple(FAULTS[name] for name in sorted(chosen) if FAULTS[name].site == site) for site in SITES
         }
@@ -170,7 +215,7 @@ class FaultSet:
         if trace is not None:
             trace.add(site)
         for item in active:
-            value = item.apply(value, **ctx)
+            value = item.apply(value, **ctx, params=self.params[item.name]) if item.params else item.apply(value, **ctx)
         return value
 
     def __contains__(self, name: object) -> bool:

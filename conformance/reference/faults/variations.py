@@ -168,3 +168,29 @@ def _finish_with_last_content(value: list[Any], *, request: Any = None, **_: Any
     choices(items[positions[-1]])[0]["finish_reason"] = reason
     del items[finish]
     return items
+
+
+def _created_per_chunk(value: list[Any], **_: Any) -> list[Any]:
+    """The second half of the chunks a second later: the stream crossed a second boundary."""
+    items = copy.deepcopy(value)
+    found = chunks(items)
+    for chunk in found[len(found) // 2 :]:
+        if isinstance(chunk.get("created"), int):
+            chunk["created"] += 1
+    return items
+
+
+variation(
+    "stream-created-per-chunk",
+    site="chat.chunks",
+    summary="Each chunk is stamped with the second it was sent in, and the stream crosses a second boundary.",
+    seen_in="llama.cpp server (created = time(nullptr) per chunk); the verdict must not depend on the clock",
+)(_created_per_chunk)
+
+
+variation(
+    "completion-stream-created-per-chunk",
+    site="completion.chunks",
+    summary="Each completion chunk is stamped with the second it was sent in, crossing a second boundary.",
+    seen_in="llama.cpp server /v1/completions (created per chunk)",
+)(_created_per_chunk)
