@@ -428,7 +428,7 @@ def test_cli_against_a_provider_that_never_answers_finishes_within_its_timeout(t
         code = main(["run", "--base-url", server.base_url, "--api-key", KEY, "--timeout", "2", "--out", str(tmp_path)])
         elapsed = time.monotonic() - started
     assert code == 3
-    assert elapsed < 3 * 2 + 1.5  # GET /models sent twice, a pause as long as its silence between
+    assert elapsed < 3 * 2 + 3  # GET /models sent twice, a pause as long as its silence between; start-up and report
     report = json.loads((tmp_path / "report.json").read_text())
     validate_report(report)
     assert report["run"]["aborted"].startswith("target unreachable: timeout")
