@@ -3,6 +3,9 @@ the run's one transport policy.
 
 * :mod:`.driver` -- the run (:class:`PropertyDriver`; the ``property_run`` probe is in conformance/probes/property.py);
 * :mod:`.hand_built` -- the hand-built cases (happy paths, edge values, auth probes) and their judging;
+* :mod:`.pool`, :mod:`.worker` -- the generated cases, in worker processes (an engine per operation);
+  :mod:`.relay`, :mod:`.protocol` -- their requests sent by the run, their findings sent back;
+* :mod:`.hooks` -- a schema's hooks (admission, shaping); :mod:`.verdicts` -- our own rules on an answer;
 * :mod:`.wire` -- schemathesis' requests sent through the policy;
 * :mod:`.spec` -- the description, the covered operations, request data and the edge cases;
 * :mod:`.results` -- findings, their classes and our own rules; :mod:`.evidence` -- their evidence.

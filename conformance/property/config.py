@@ -61,6 +61,8 @@ def schemathesis_config(target: Target, operations: dict[str, dict[str, Any]], l
         "continue-on-failure": True,  # one finding must not hide the next (research §4.16)
         # One engine worker: with more, schemathesis 4.32 now and then generated no case at all for
         # an operation (POST /completions, reported a success) -- a run must not depend on timing.
+        # Hypothesis is not safe in threads on CPython 3.11 (its AST parsing, gh-106905); operations go
+        # side by side in worker processes instead (conformance/property/pool.py).
         "workers": 1,
         "headers": headers,
         "generation": {

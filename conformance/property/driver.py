@@ -9,7 +9,10 @@ A run has three parts, all sent through schemathesis so that its checks judge ev
    checks report it UNSUPPORTED;
 2. **generated cases** -- the schemathesis engine (the one its CLI drives) fuzzes every remaining
    operation with a fixed seed and a few examples each, positive and negative, with the built-in
-   checks on except :data:`DISABLED_CHECKS`;
+   checks on except :data:`DISABLED_CHECKS`: an engine per operation, in worker processes side by
+   side (:mod:`conformance.property.pool`, :mod:`conformance.property.worker`), every request sent
+   by this run's policy (:mod:`conformance.property.relay`), the findings taken in the order of the
+   operations;
 3. **edge values** -- the documented limits (:data:`EDGE_CASES`: ``max_tokens`` -1 and 0, ``n`` 0,
    ``logprobs`` 6, image ``n`` 11, an unknown image size), which random generation essentially never
    hits (shared/research/schemathesis.md §3.4, bug C).
@@ -28,6 +31,7 @@ in responses (it would cancel or delete real jobs and files), fine-tune jobs are
 they train, and uploaded files are deleted again. 429 and 503 answers to hand-built requests are
 waited for and sent again by the run's one transport policy, which every request of the property run
 goes through (:mod:`conformance.property.wire`); generated requests still answered 429 are not judged.
+A spent share or a provider gone silent stops every worker.
 """
 
 from __future__ import annotations
@@ -39,40 +43,26 @@ from typing import TYPE_CHECKING, Any, Final
 
 from conformance.builders import model_ids
 from conformance.core.results import Evidence  # noqa: F401 - re-exported for the evidence of findings
-from conformance.property.config import hypothesis_home, schemathesis_config
-from conformance.property.evidence import (
-    case_mode,
-    describe,
-    interaction_evidence,
-    is_network_error,
-    json_field,
-    judged_elsewhere,
-)
-from conformance.property.hand_built import Sent, Stop
+from conformance.property.config import hypothesis_home
+from conformance.property.hand_built import Sent
+from conformance.property.hooks import hooked, unhooked
 from conformance.property.judging import Judging
-from conformance.property.results import (
-    ENVELOPE,
-    INVALID_INPUT,
-    VALID_5XX,
-    PropertyFailure,
-    PropertyRun,
-    classify,
-    envelope_problem,
-)
-from conformance.property.spec import FILE_FIELDS, claimed, is_multipart, load_spec, operations, shape_body, subset
-from conformance.property.wire import through_policy
+from conformance.property.pool import Workers
+from conformance.property.protocol import Setup
+from conformance.property.results import PropertyRun
+from conformance.property.spec import claimed, load_spec, operations
+from conformance.property.verdicts import Stop
+from conformance.property.wire import PolicyAdapter
 from conformance.transport.limits import BudgetExhausted, CircuitBreaker
 from conformance.transport.policy import Share
 
 if TYPE_CHECKING:
-    from schemathesis.core.transport import Response as StResponse
     from schemathesis.generation.case import Case
 
     from conformance.engine import RunState
     from conformance.transport.exchange import Redactor
 
 BUDGET_SHARE: Final = 0.6
-_RUN_KEY: Final = "x-oai-conformance-run"
 
 
 class PropertyDriver(Judging):
@@ -96,6 +86,9 @@ class PropertyDriver(Judging):
         # Hand-built requests in flight at once: half the run's concurrency limit (the rest of the suite
         # sends its probes beside the property run); the policy holds a slot for each.
         self.workers = max(1, self.target.concurrency // 2)
+        # Worker processes fuzzing side by side, one request in flight each: the run's concurrency limit but
+        # one slot, left for the probes the rest of the suite sends beside.
+        self.fuzzers = max(1, self.target.concurrency - 1)
         self._local = threading.local()  # the hand-built cases of the task a worker thread runs
         self._edges_sent: set[str] = set()
 
@@ -131,75 +124,32 @@ class PropertyDriver(Judging):
                 # No model for it: the hand-written checks report that SKIP or UNSUPPORTED.
                 del self.operations[label]
 
-    def _load(self, spec: dict[str, Any], labels: set[str]) -> Any:
-        import schemathesis
+    # -- admission ---------------------------------------------------------------------------------------
 
-        selected = subset(spec, labels)
-        selected[_RUN_KEY] = id(self)
-        config = schemathesis_config(self.target, self.operations, labels)
-        schema = schemathesis.openapi.from_dict(selected, config=config)
-        shape_files = self._shape_files
+    def _adapter(self) -> PolicyAdapter:
+        return PolicyAdapter(self.client.policy, self.share)
 
-        # A map_body hook of this schema only; schemathesis annotates hook functions, which a bound
-        # method does not allow.
-        def map_body(context: Any, body: Any) -> Any:
-            return shape_files(context, body)
+    def _admit(self, case: Case, reserve: int) -> None:
+        stopped = self._admission(case.method, self.client.url(case.formatted_path.lstrip("/")), reserve)
+        if stopped is not None:
+            raise Stop(stopped)
 
-        schema.hook(map_body)
-        driver = self
-
-        def after_network_error(context: Any, case: Case, request: Any) -> None:
-            with driver.lock:
-                driver.result.unanswered.append(f"{case.operation.label}: no answer within {driver.target.timeout:g} s")
-
-        schema.hook(after_network_error)
-        # Every request of the schema goes through the run's policy (budget and share, breaker, backoff...).
-        return through_policy(schema, self.client.policy, self.share)
-
-    # -- hooks ----------------------------------------------------------------------------------------
-
-    def before_call(self, case: Case) -> None:
-        """Stop the run when the property run's share (with room for the probes its checks send) is spent or
-        the provider went silent everywhere; shape generated JSON bodies (schemathesis' worker thread).
-        The policy charges and sends the request."""
-        label = case.operation.label
+    def _admission(self, method: str, url: str, reserve: int) -> str | None:
+        """Why the run stops instead of sending a case (its share, with room for ``reserve`` requests its
+        checks send after it, is spent; the provider went silent everywhere), or None to send it."""
         everywhere = self.client.breaker.blocked(CircuitBreaker.ANYWHERE)
         if everywhere:
             self.result.blocked = everywhere
-            self.client.breaker_blocks(case.method, self.client.url(case.formatted_path.lstrip("/")))
-            raise Stop(everywhere)
+            self.client.breaker_blocks(method, url)
+            return everywhere
         with self.lock:
-            # The first authenticated 2xx of an operation makes ignored_auth send two probes (no key, a
-            # wrong key) that pass no hook: keep room for them.
-            reserve = 2 if self.target.api_key and label not in self.auth_probed else 0
             if not self.share.room(1 + reserve):
                 self.result.budget = self.share.why
-                raise Stop(self.result.budget)
-        operation = self.operations.get(label, {})
-        if id(case) in self.hand_built or not isinstance(case.body, dict) or is_multipart(operation):
-            return
-        shape_body(case.body, operation.get("x-capability", ""), self.models, self.target.max_tokens)
+                return self.result.budget
+        return None
 
-    def _shape_files(self, context: Any, body: Any) -> Any:
-        """Shape generated multipart bodies: real files instead of random bytes, and the same model and
-        ``n`` limits as JSON bodies.
-
-        It runs as map_body, when a case is generated and before schemathesis records whether it is
-        valid: an edit in before_call makes it revalidate the body, and it calls every body holding
-        binary data invalid (a positive case would turn negative). The coverage phase, which skips
-        map_* hooks, is off.
-        """
-        from schemathesis.transport.serialization import Binary
-
-        operation = getattr(context, "operation", None)
-        spec = self.operations.get(operation.label, {}) if operation is not None else {}
-        if not isinstance(body, dict) or not is_multipart(spec):
-            return body
-        for name, make in FILE_FIELDS.items():
-            if isinstance(body.get(name), bytes | str):
-                body[name] = Binary(make())
-        shape_body(body, spec.get("x-capability", ""), self.models, self.target.max_tokens)
-        return body
+    def _stopped(self) -> bool:
+        return bool(self.result.budget or self.client.breaker.blocked(CircuitBreaker.ANYWHERE))
 
     # -- the run ----------------------------------------------------------------------------------------
 
@@ -212,7 +162,7 @@ class PropertyDriver(Judging):
         except Exception as exc:  # a crash of schemathesis or of this module is ours, never the provider's
             self.result.errors.append(self.redact(f"{type(exc).__name__}: {exc}"))
         finally:
-            _DRIVERS.pop(id(self), None)
+            unhooked(self)
             self._cleanup()
             self.result.duration_s = time.monotonic() - started
             self.result.requests = self.share.spent
@@ -233,124 +183,67 @@ class PropertyDriver(Judging):
         if allowance < len(PROBES) + 2 * len(self.operations):
             self.result.skipped = f"the request budget leaves {max(allowance, 0)} requests for a property run"
             return
-        _DRIVERS[id(self)] = self
-        self.schema = self._load(spec, set(self.operations))
+        hooked(self)
+        # The workers start now: they load schemathesis while the hand-built cases go out.
+        workers = Workers(
+            min(self.fuzzers, len(self.operations)),
+            self.client.policy,
+            self.share,
+            self._admission,
+            self._hypothesis_home(),
+        )
         declined: set[str] = set()
         try:
+            self.schema = self._load(spec, set(self.operations))
             self._happy_paths()
             declined = self._declined()
             self.result.declined = tuple(sorted(declined))
-            fuzzed = {label for label, op in self.operations.items() if op.get("x-capability") not in declined}
-            # The engine's two capability probes go out on a session of its own, before any hook runs:
-            # the one way around the policy, paid up front.
-            self.client.count_sent(len(PROBES))
-            with self.lock:
-                self.share.spent += len(PROBES)
-            self._fuzz(self._load(spec, fuzzed))
-            self._edge_cases(declined)
+            fuzzed = [label for label, op in self.operations.items() if op.get("x-capability") not in declined]
+            null_byte, unsafe_path = self._engine_probes()
+            chosen = {label: self.operations[label] for label in fuzzed}
+            setup = Setup(self.target, chosen, self.models, null_byte, unsafe_path)
+            # The edge values go out beside the generated cases: neither depends on the other.
+            self._beside(lambda: self._fuzz(workers, setup, fuzzed), lambda: self._edge_cases(declined))
         except Stop:
             pass  # the budget is spent: what was answered is still judged below
+        finally:
+            workers.close()
         with contextlib.suppress(Stop):  # the auth probes of the happy paths may find the budget spent
             self._judge_sent(declined)
         if not self.result.budget:
             # A run cut short proves nothing about the operations it did not reach.
             self._reachability(declined)
 
-    def _fuzz(self, schema: Any) -> None:
-        from schemathesis.engine import events, from_schema
+    def _engine_probes(self) -> tuple[bool, bool]:
+        """Send schemathesis' two capability probes once (its engine's probing phase): whether the provider
+        refuses a NUL byte in a header, and unsafe characters in a path. They go out on a session of their
+        own, around the policy, paid up front and in a slot of the concurrency limit."""
+        from schemathesis.engine.context import EngineContext
+        from schemathesis.engine.run import probes
 
-        stream = from_schema(schema).execute()
-        for event in stream:
-            if isinstance(event, events.ScenarioFinished):
-                self._scenario(event.recorder)
-            elif isinstance(event, events.NonFatalError | events.FatalError):
-                error = event.value if isinstance(event, events.NonFatalError) else event.exception
-                try:
-                    self._refused(error)
-                except Stop:
-                    stream.stop()
-                    continue
-                if not is_network_error(error):
-                    self.result.errors.append(self.redact(describe(event)))
-                # else: the provider's silence, booked by the policy and its breaker
-            if self.result.budget or self.client.breaker.blocked(CircuitBreaker.ANYWHERE):
-                stream.stop()
+        self.client.count_sent(len(probes.PROBES))
+        with self.lock:
+            self.share.spent += len(probes.PROBES)
+        context = EngineContext(schema=self.schema, stop_event=threading.Event())
+        with self.client.policy.slots():
+            found = probes.run(context)
+        refused = {type(run.probe) for run in found if run.is_failure}
+        return probes.NullByteInHeader in refused, probes.UnsafePathDecoder in refused
 
-    # -- generated cases -----------------------------------------------------------------------------
+    def _fuzz(self, workers: Workers, setup: Setup, labels: list[str]) -> None:
+        """The generated cases of every operation in ``labels``, by the workers; taken in that order."""
+        for fuzzed in workers.fuzz(setup, labels, self._stopped):
+            self.result.absorb(fuzzed.found)
+            if fuzzed.auth_probed:
+                self.auth_probed.add(fuzzed.label)
+            self.uploaded.extend(fuzzed.uploaded)
+        if self.result.budget:
+            raise Stop(self.result.budget)
 
-    def _scenario(self, recorder: Any) -> None:
-        """Judge one operation's generated answers and sort schemathesis' findings into classes."""
-        for case_id, interaction in recorder.interactions.items():
-            node = recorder.cases.get(case_id)
-            if node is None:
-                continue
-            case, response = node.value, interaction.response
-            if node.parent_id is not None:
-                # A request a check sent (ignored_auth's probes): it went around our hook (not the policy).
-                self.auth_probed.add(case.operation.label)
-            if response is None:
-                continue
-            self.result.judge_answer()
-            self._judge(case, response, mode=case_mode(case), kind="generated")
-            self._after_answer(case, response)
-        for case_id, nodes in recorder.checks.items():
-            interaction = recorder.interactions.get(case_id)
-            response = interaction.response if interaction is not None else None
-            if response is not None and response.status_code == 429:
-                continue  # "later" says nothing about the rule a check was testing
-            for check in nodes:
-                info = check.failure_info
-                klass = classify(info.failure.code, info.failure.message) if info is not None else None
-                if info is None or klass is None or judged_elsewhere(klass, response):
-                    continue
-                self.result.add(
-                    PropertyFailure(
-                        klass=klass,
-                        code=info.failure.code,
-                        title=self.redact(info.failure.title),
-                        message=self.redact(info.failure.message),
-                        operation=info.failure.operation or recorder.label,
-                        reproduce=self.redact(info.code_sample),
-                        evidence=interaction_evidence(self.redact, interaction) if interaction is not None else None,
-                    )
-                )
+    def _hypothesis_home(self) -> Any:
+        from hypothesis import configuration
 
-    def _judge(self, case: Case, response: StResponse, *, mode: str | None, kind: str) -> None:
-        """Our own checks on one answer: reachability, the error envelope, no 5xx for a client's mistake."""
-        status = response.status_code
-        if kind == "edge":
-            self._judge_edge(case, response)
-            return
-        if 200 <= status < 300 and kind != "auth":
-            self.result.reached.add(case.operation.label)
-        if 400 <= status < 500:
-            self.result.judge(ENVELOPE)
-            problem = envelope_problem(response.content)
-            if problem:
-                self.result.add(
-                    self._finding(ENVELOPE, "OAI-ENVELOPE", "4xx without the error envelope", problem, case, response)
-                )
-        if status == 429:
-            return
-        invalid = mode == "negative"
-        self.result.judge(INVALID_INPUT if invalid else VALID_5XX)
-        if status >= 500:
-            if invalid:
-                title, expected = "Server error for a client's mistake", "a 4xx naming the mistake"
-            else:
-                title, expected = "Server error on valid input", "a 2xx, or a documented 4xx"
-            message = f"Received: {status}\nExpected: {expected}"
-            klass = INVALID_INPUT if invalid else VALID_5XX
-            self.result.add(self._finding(klass, "ST101", title, message, case, response))
-
-    def _after_answer(self, case: Case, response: StResponse) -> None:
-        """Book a file an answer stored (deleted at the end of the run); the policy booked its tokens."""
-        if not 200 <= response.status_code < 300:
-            return
-        if case.operation.label == "POST /files":
-            file_id = json_field(response, "id")
-            if file_id:
-                self.uploaded.append(file_id)
+        return configuration.storage_directory(intent_to_write=False).home_directory
 
     def _cleanup(self) -> None:
         """Delete files we stored on the provider (the happy path deletes its own; generated uploads too)."""
@@ -359,35 +252,7 @@ class PropertyDriver(Judging):
                 self.client.request("DELETE", f"files/{file_id}")
 
 
-# -- the hook and the fixture ------------------------------------------------------------------------------
-
-_DRIVERS: dict[int, PropertyDriver] = {}
-_HOOK_LOCK = threading.Lock()
-_hook_installed = False
-
-
-def _install_hook() -> None:
-    """Register our ``before_call`` once per process. schemathesis dispatches ``before_call`` to global
-    hooks only; ours acts on the schemas of a running PropertyDriver and leaves any other alone."""
-    global _hook_installed
-    with _HOOK_LOCK:
-        if _hook_installed:
-            return
-        import schemathesis
-
-        @schemathesis.hook("before_call")
-        def _oai_conformance_before_call(context: Any, case: Case, kwargs: dict[str, Any]) -> None:
-            raw = getattr(case.operation.schema, "raw_schema", None)
-            key = raw.get(_RUN_KEY) if isinstance(raw, dict) else None
-            driver = _DRIVERS.get(key) if isinstance(key, int) else None
-            if driver is not None:
-                driver.before_call(case)
-
-        _hook_installed = True
-
-
 def run_property_tests(state: RunState) -> PropertyRun:
     """The whole property run against ``state``'s target."""
-    _install_hook()
     with hypothesis_home():
         return PropertyDriver(state).run()

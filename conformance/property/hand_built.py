@@ -13,35 +13,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from conformance.builders import WRONG_KEY
 from conformance.core.catalogue import DECLARABLE_CAPABILITIES
 from conformance.expect import declines
-from conformance.property.evidence import (
-    case_body,
-    caused_by,
-    first_id,
-    is_network_error,
-    json_field,
-)
-from conformance.property.results import (
-    PropertyRun,
-    envelope_problem,
-)
+from conformance.property.evidence import case_body, first_id, is_network_error, json_field
+from conformance.property.hooks import CaseHooks
+from conformance.property.results import envelope_problem
 from conformance.property.spec import EDGE_CASES, MULTIPART, TRAINING_JSONL, EdgeCase, tiny_png
-from conformance.transport.limits import BudgetExhausted
-from conformance.transport.policy import NotSent
+from conformance.property.verdicts import Stop
 
 if TYPE_CHECKING:
     from schemathesis.core.transport import Response as StResponse
     from schemathesis.generation.case import Case
 
-    from conformance.target import Target
-    from conformance.transport.exchange import Redactor
+    from conformance.transport.client import HttpClient
 
 T = TypeVar("T")
 # Reads of a fine-tune job before giving up on it producing a model (the reference needs two).
 FINE_TUNE_READS = 3
-
-
-class Stop(Exception):
-    """Raised to end the run: a budget is spent, or the provider stopped answering."""
 
 
 @dataclass
@@ -54,40 +40,15 @@ class Sent:
     response: StResponse | None = None
 
 
-class HandBuilt:
+class HandBuilt(CaseHooks):
     """Sending and judging the hand-built cases; the driver provides the state below."""
 
-    target: Target
-    redact: Redactor
-    result: PropertyRun
-    operations: dict[str, dict[str, Any]]
-    models: dict[str, str]
+    client: HttpClient
     schema: Any
     sent: list[Sent]
-    hand_built: set[int]
-    auth_probed: set[str]
-    uploaded: list[str]
     workers: int
     _local: threading.local
     _edges_sent: set[str]
-
-    def _judge(self, case: Case, response: StResponse, *, mode: str | None, kind: str) -> None:
-        raise NotImplementedError
-
-    def _after_answer(self, case: Case, response: StResponse) -> None:
-        raise NotImplementedError
-
-    def _refused(self, exc: BaseException) -> None:
-        """Note why the policy sent nothing or stopped: a spent budget ends the run (raises Stop); an open
-        circuit breaker is the provider's silence."""
-        if caused_by(exc, Stop):
-            raise Stop(self.result.budget or self.result.blocked or "stopped") from None
-        for link in _chain(exc):
-            if isinstance(link, BudgetExhausted):
-                self.result.budget = self.result.budget or str(link)
-                raise Stop(self.result.budget) from None
-            if isinstance(link, NotSent):
-                self.result.blocked = str(link).removeprefix("not sent: circuit breaker open for ")
 
     def _send(self, label: str, **kwargs: Any) -> StResponse | None:
         """Send one hand-built case (see ``_send_case``); its answer, None when the operation is not
@@ -131,9 +92,6 @@ class HandBuilt:
         self._after_answer(case, sent.response)
         return sent
 
-    def _auth(self, key: str | None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {key}"} if key else {}
-
     def _in_parallel(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
         """Run independent sequences of hand-built cases side by side, ``self.workers`` at a time.
 
@@ -165,6 +123,34 @@ class HandBuilt:
         if failed is not None:
             raise failed
         return [value for value, _, _ in outcomes]  # type: ignore[misc]
+
+    def _beside(self, main: Callable[[], Any], other: Callable[[], Any]) -> None:
+        """Run ``other`` in a thread of its own while ``main`` runs in this one (both send for the property
+        run's probe); one after the other at ``--concurrency 1``. What either raised is raised once both
+        have ended, ``main``'s first."""
+        if self.workers <= 1:
+            main()
+            other()
+            return
+        policy = self.client.policy
+        label = policy.current_label()
+        raised: list[Exception] = []
+
+        def run_other() -> None:
+            try:
+                with policy.labelled(label):
+                    other()
+            except Exception as exc:
+                raised.append(exc)
+
+        thread = threading.Thread(target=run_other, name="oai-conformance-property-beside", daemon=True)
+        thread.start()
+        try:
+            main()
+        finally:
+            thread.join()
+        if raised:
+            raise raised[0]
 
     def _happy_paths(self) -> None:
         """One valid request per operation; the file and fine-tune operations get ids from an upload.
@@ -318,12 +304,3 @@ class HandBuilt:
         except Stop as stop:
             return sent, stop
         return sent, None
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    found: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(found) < 10 and current not in found:
-        found.append(current)
-        current = current.__cause__ or current.__context__
-    return found

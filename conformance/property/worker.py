@@ -1,0 +1,188 @@
+"""A worker process of a property run: schemathesis' engine over one operation at a time, every request sent
+by the run (:mod:`conformance.property.relay`), every answer judged here into plain findings.
+
+Started by :class:`~conformance.property.pool.Workers` as ``python -c`` with two socket pairs (see
+:mod:`conformance.property.protocol`). Everything it needs is imported before the first operation: the
+constants of the local modules loaded when Hypothesis generates are part of what it generates from, so
+the same set must be loaded for every operation in every worker (a module loaded later is reported as
+the run's error). Each operation gets an engine of its own over a schema of that operation alone, with
+one engine worker and no probing phase (the run sent the capability probes once and says what they
+found); schemathesis derives its seed from the run's seed and the operation's label, so its cases do not
+depend on the worker or on what ran before it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+import schemathesis
+from schemathesis.engine import events
+from schemathesis.engine.core import Engine
+from schemathesis.engine.run import Phase, PhaseName, PhaseSkipReason
+
+from conformance.property.evidence import case_mode, describe, interaction_evidence, is_network_error, judged_elsewhere
+from conformance.property.hooks import CaseHooks, hooked
+from conformance.property.protocol import Fuzzed, Setup, recv_message, send_message
+from conformance.property.relay import RelayAdapter
+from conformance.property.results import Fragment, PropertyFailure, classify
+from conformance.property.spec import load_spec
+from conformance.property.verdicts import Stop
+from conformance.transport.exchange import Redactor
+
+_WATCH_S = 0.5  # how often a worker looks whether its run is still there
+
+
+class OperationFuzz(CaseHooks):
+    """The generated cases of one operation at a time, judged like the run judges its own."""
+
+    def __init__(self, setup: Setup, spec: dict[str, Any], adapter: RelayAdapter) -> None:
+        self.setup, self.spec, self.adapter = setup, spec, adapter
+        self.target = setup.target
+        self.redact = Redactor(list(setup.target.secrets))
+        self.operations, self.models = setup.operations, setup.models
+        self.lock = threading.Lock()
+        self.hand_built: set[int] = set()
+        self.result: Fragment = Fragment()
+        self.auth_probed: set[str] = set()
+        self.uploaded: list[str] = []
+        hooked(self)
+
+    def _adapter(self) -> RelayAdapter:
+        return self.adapter
+
+    def _admit(self, case: Any, reserve: int) -> None:
+        self.adapter.admit(reserve)  # the run admits it when it gets the request
+
+    def run(self, label: str) -> Fuzzed:
+        self.result, self.auth_probed, self.uploaded = Fragment(), set(), []
+        stopped = False
+        try:
+            schema = self._load(self.spec, {label})
+            if self.setup.null_byte_refused:
+                schema.adapt_to_null_byte_in_header_failure()
+            if self.setup.unsafe_path_refused:
+                schema.adapt_to_path_decoder_rejection()
+            stopped = self._events(_NoProbes(schema).execute())
+        except Stop:
+            stopped = True
+        except Exception as exc:  # a crash of schemathesis or of this module is ours, never the provider's
+            self.result.errors.append(self.redact(f"{label}: {type(exc).__name__}: {exc}"))
+        return Fuzzed(label, self.result, label in self.auth_probed, tuple(self.uploaded), stopped)
+
+    def _events(self, stream: Any) -> bool:
+        """Judge the engine's events; True when the run stopped it."""
+        stopped = False
+        for event in stream:
+            if isinstance(event, events.ScenarioFinished):
+                self._scenario(event.recorder)
+            elif isinstance(event, events.NonFatalError | events.FatalError):
+                error = event.value if isinstance(event, events.NonFatalError) else event.exception
+                try:
+                    self._refused(error)
+                except Stop:
+                    stopped = True
+                    stream.stop()
+                    continue
+                if not is_network_error(error):
+                    self.result.errors.append(self.redact(describe(event)))
+                # else: the provider's silence, booked by the policy and its breaker
+            if self.result.budget:
+                stopped = True
+                stream.stop()
+        return stopped
+
+    def _scenario(self, recorder: Any) -> None:
+        """Judge one operation's generated answers and sort schemathesis' findings into classes."""
+        for case_id, interaction in recorder.interactions.items():
+            node = recorder.cases.get(case_id)
+            if node is None:
+                continue
+            case, response = node.value, interaction.response
+            if node.parent_id is not None:
+                # A request a check sent (ignored_auth's probes): it passed no hook.
+                self.auth_probed.add(case.operation.label)
+            if response is None:
+                continue
+            self.result.judge_answer()
+            self._judge(case, response, mode=case_mode(case), kind="generated")
+            self._after_answer(case, response)
+        for case_id, nodes in recorder.checks.items():
+            interaction = recorder.interactions.get(case_id)
+            response = interaction.response if interaction is not None else None
+            if response is not None and response.status_code == 429:
+                continue  # "later" says nothing about the rule a check was testing
+            for check in nodes:
+                info = check.failure_info
+                klass = classify(info.failure.code, info.failure.message) if info is not None else None
+                if info is None or klass is None or judged_elsewhere(klass, response):
+                    continue
+                self.result.add(
+                    PropertyFailure(
+                        klass=klass,
+                        code=info.failure.code,
+                        title=self.redact(info.failure.title),
+                        message=self.redact(info.failure.message),
+                        operation=info.failure.operation or recorder.label,
+                        reproduce=self.redact(info.code_sample),
+                        evidence=interaction_evidence(self.redact, interaction) if interaction is not None else None,
+                    )
+                )
+
+
+class _NoProbes(Engine):
+    """schemathesis' engine without its probing phase: the run sends the capability probes once."""
+
+    __slots__ = ()
+
+    def _create_execution_plan(self) -> Any:
+        plan = super()._create_execution_plan()
+        plan.phases = [
+            Phase(name=PhaseName.PROBING, is_enabled=False, skip_reason=PhaseSkipReason.DISABLED)
+            if phase.name == PhaseName.PROBING
+            else phase
+            for phase in plan.phases
+        ]
+        return plan
+
+
+def _local_modules() -> frozenset[str]:
+    return frozenset(name for name in sys.modules if name == "conformance" or name.startswith("conformance."))
+
+
+def _watch(run_pid: int) -> None:
+    """End this process when the run that started it is gone (it was killed, or crashed)."""
+
+    def watch() -> None:
+        while os.getppid() == run_pid:
+            time.sleep(_WATCH_S)
+        os._exit(70)
+
+    threading.Thread(target=watch, name="oai-conformance-worker-watch", daemon=True).start()
+
+
+def main(control_fd: int, wire_fd: int, run_pid: int) -> None:
+    """Serve the run ``run_pid``: its setup, then one operation at a time until it says stop."""
+    _watch(run_pid)
+    control, wire = socket.socket(fileno=control_fd), socket.socket(fileno=wire_fd)
+    spec = load_spec()
+    assert schemathesis.openapi is not None  # loaded now, not while the first operation is generated
+    loaded = _local_modules()
+    try:
+        setup = recv_message(control)
+        fuzz = OperationFuzz(setup, spec, RelayAdapter(wire)) if setup is not None else None
+        while fuzz is not None and (label := recv_message(control)) is not None:
+            fuzzed = fuzz.run(label)
+            late = sorted(_local_modules() - loaded)
+            if late:
+                fuzzed.found.errors.append(f"the property worker loaded {', '.join(late)} while fuzzing {label}")
+            send_message(control, fuzzed)
+    except (EOFError, OSError):
+        pass  # the run closed its end: nothing left to do
+    # Nothing to clean up (no file is left half-written: Hypothesis writes its caches atomically); the
+    # interpreter's own shutdown would cost the run a second.
+    os._exit(0)
