@@ -169,10 +169,6 @@ def client() -> Iterator[HttpClient]:
         http.close()
 
 
-def workers(client: HttpClient, count: int, tmp_path: Path, **kwargs: Any) -> Workers:
-    return Workers(count, client.policy, Share(50, "spent"), lambda *_: None, tmp_path, **kwargs)
-
-
 def setup_for(label: str) -> Setup:
     spec_operations = {f"{method} {path}": operation for path, method, operation in operations(load_spec())}
     return Setup(target("http://127.0.0.1:9/v1"), {label: spec_operations[label]}, {}, False, False)
@@ -186,45 +182,69 @@ def alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
-def test_closing_ends_every_worker(client: HttpClient, tmp_path: Path) -> None:
-    pool = workers(client, 2, tmp_path)
-    processes = [worker.process for worker in pool._workers]
-    assert len(processes) == 2
+def test_closing_ends_the_zygote_and_every_worker(client: HttpClient, tmp_path: Path) -> None:
+    pool = Workers(client.policy, lambda *_: None, tmp_path)
+    forked = [pool._fork(Share(5, "spent")) for _ in range(2)]
+    pids = [pool._process.pid, *(worker.pid for worker in forked if worker is not None)]
+    assert len(pids) == 3
+    assert all(alive(pid) for pid in pids)
     pool.close()
-    assert all(process.poll() is not None for process in processes)
+    assert pool._process.poll() is not None
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in pids)
 
 
 def test_a_worker_that_dies_is_the_runs_error_and_the_rest_is_not_lost(client: HttpClient, tmp_path: Path) -> None:
-    pool = workers(client, 1, tmp_path)
+    pool: Workers
+
+    def gate(*_: Any) -> None:  # the first generated case: every worker dies with it
+        for worker in pool._workers:
+            os.kill(worker.pid, signal.SIGKILL)
+
+    pool = Workers(client.policy, gate, tmp_path)
+    order = ["GET /models", "GET /engines"]
     try:
-        pool._workers[0].process.kill()
-        found = list(pool.fuzz(setup_for("GET /models"), ["GET /models", "GET /engines"], lambda: False))
+        found = list(pool.fuzz(setup_for("GET /models"), order, lambda: False, count=1, share=Share(50, "spent")))
     finally:
         pool.close()
-    assert [fuzzed.label for fuzzed in found] == ["GET /models", "GET /engines"]
+    assert [fuzzed.label for fuzzed in found] == order
     assert "the property worker fuzzing it exited" in found[0].found.errors[0]
     assert "no property worker was left" in found[1].found.errors[0]
 
 
-def test_a_stuck_worker_is_stopped_and_reported(client: HttpClient, tmp_path: Path) -> None:
-    pool = workers(client, 1, tmp_path, idle_s=1.0)
-    process = pool._workers[0].process
+def test_without_a_zygote_nothing_is_fuzzed_and_that_is_the_runs_error(client: HttpClient, tmp_path: Path) -> None:
+    pool = Workers(client.policy, lambda *_: None, tmp_path)
     try:
-        os.kill(process.pid, signal.SIGSTOP)
+        os.killpg(pool._process.pid, signal.SIGKILL)
+        found = list(pool.fuzz(setup_for("GET /models"), ["GET /models"], lambda: False, count=2, share=Share(5, "")))
+    finally:
+        pool.close()
+    assert "no property worker was left" in found[0].found.errors[0]
+
+
+def test_a_stuck_worker_is_stopped_and_reported(client: HttpClient, tmp_path: Path) -> None:
+    pool: Workers
+
+    def gate(*_: Any) -> None:  # the first generated case: the worker stops (and never reports)
+        for worker in pool._workers:
+            os.kill(worker.pid, signal.SIGSTOP)
+
+    pool = Workers(client.policy, gate, tmp_path, idle_s=1.0)
+    try:
         started = time.monotonic()
-        found = list(pool.fuzz(setup_for("GET /models"), ["GET /models"], lambda: False))
+        found = list(pool.fuzz(setup_for("GET /models"), ["GET /models"], lambda: False, count=1, share=Share(50, "")))
         elapsed = time.monotonic() - started
     finally:
         pool.close()
-    assert elapsed < 5
+    assert elapsed < 30  # the zygote's start-up, the first case, then one idle second
     assert "was stuck for 1 s" in found[0].found.errors[0]
-    assert process.poll() is not None
 
 
 def test_workers_end_when_their_run_is_killed(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
-        import os, sys
         from pathlib import Path
         from conformance.property.pool import Workers
         from conformance.target import Target
@@ -232,15 +252,16 @@ def test_workers_end_when_their_run_is_killed(tmp_path: Path) -> None:
         from conformance.transport.policy import Share
 
         client = HttpClient(Target.build("http://127.0.0.1:9/v1", api_key="k", env={{}}))
-        pool = Workers(2, client.policy, Share(5, "spent"), lambda *_: None, Path({str(tmp_path)!r}))
-        print(" ".join(str(w.process.pid) for w in pool._workers), flush=True)
-        sys.stdin.read()
+        pool = Workers(client.policy, lambda *_: None, Path({str(tmp_path)!r}))
+        forked = [pool._fork(Share(5, "spent")) for _ in range(2)]
+        print(pool._process.pid, *(worker.pid for worker in forked), flush=True)
+        input()
         """
     )
     run = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert run.stdout is not None
     pids = [int(pid) for pid in run.stdout.readline().split()]
-    assert len(pids) == 2
+    assert len(pids) == 3
     assert all(alive(pid) for pid in pids)
     run.kill()
     run.wait()

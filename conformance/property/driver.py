@@ -63,6 +63,9 @@ if TYPE_CHECKING:
     from conformance.transport.exchange import Redactor
 
 BUDGET_SHARE: Final = 0.6
+# About what a worker spends generating, sending and judging one request of its engine (CPU, 2 cores):
+# with answers this slow, a second worker keeps a core busy while the first waits.
+GENERATION_S: Final = 0.02
 
 
 class PropertyDriver(Judging):
@@ -86,9 +89,6 @@ class PropertyDriver(Judging):
         # Hand-built requests in flight at once: half the run's concurrency limit (the rest of the suite
         # sends its probes beside the property run); the policy holds a slot for each.
         self.workers = max(1, self.target.concurrency // 2)
-        # Worker processes fuzzing side by side, one request in flight each: the run's concurrency limit but
-        # one slot, left for the probes the rest of the suite sends beside.
-        self.fuzzers = max(1, self.target.concurrency - 1)
         self._local = threading.local()  # the hand-built cases of the task a worker thread runs
         self._edges_sent: set[str] = set()
 
@@ -169,6 +169,15 @@ class PropertyDriver(Judging):
         return self.result
 
     def _run(self) -> None:
+        # The workers' zygote starts first: it loads schemathesis while this run chooses its operations
+        # and sends its hand-built cases.
+        workers = Workers(self.client.policy, self._admission, self._hypothesis_home())
+        try:
+            self._run_with(workers)
+        finally:
+            workers.close()
+
+    def _run_with(self, workers: Workers) -> None:
         from schemathesis.engine.run.probes import PROBES
 
         spec = load_spec()
@@ -184,14 +193,6 @@ class PropertyDriver(Judging):
             self.result.skipped = f"the request budget leaves {max(allowance, 0)} requests for a property run"
             return
         hooked(self)
-        # The workers start now: they load schemathesis while the hand-built cases go out.
-        workers = Workers(
-            min(self.fuzzers, len(self.operations)),
-            self.client.policy,
-            self.share,
-            self._admission,
-            self._hypothesis_home(),
-        )
         declined: set[str] = set()
         try:
             self.schema = self._load(spec, set(self.operations))
@@ -206,8 +207,6 @@ class PropertyDriver(Judging):
             self._beside(lambda: self._fuzz(workers, setup, fuzzed), lambda: self._edge_cases(declined))
         except Stop:
             pass  # the budget is spent: what was answered is still judged below
-        finally:
-            workers.close()
         with contextlib.suppress(Stop):  # the auth probes of the happy paths may find the budget spent
             self._judge_sent(declined)
         if not self.result.budget:
@@ -232,13 +231,22 @@ class PropertyDriver(Judging):
 
     def _fuzz(self, workers: Workers, setup: Setup, labels: list[str]) -> None:
         """The generated cases of every operation in ``labels``, by the workers; taken in that order."""
-        for fuzzed in workers.fuzz(setup, labels, self._stopped):
+        for fuzzed in workers.fuzz(setup, labels, self._stopped, count=self._fuzzers(), share=self.share):
             self.result.absorb(fuzzed.found)
             if fuzzed.auth_probed:
                 self.auth_probed.add(fuzzed.label)
             self.uploaded.extend(fuzzed.uploaded)
         if self.result.budget:
             raise Stop(self.result.budget)
+
+    def _fuzzers(self) -> int:
+        """How many workers fuzz side by side: one while generating cases keeps a worker busy, more the
+        longer the provider takes to answer (the fastest hand-built answer tells), within the run's
+        concurrency limit but one slot, left for the probes the rest of the suite sends beside. The
+        cases are the same however many there are."""
+        elapsed = [sent.response.elapsed for sent in self.sent if sent.response is not None]
+        latency = min(elapsed, default=0.0)
+        return max(1, min(self.target.concurrency - 1, round(1 + latency / GENERATION_S)))
 
     def _hypothesis_home(self) -> Any:
         from hypothesis import configuration

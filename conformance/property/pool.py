@@ -1,15 +1,22 @@
-"""The worker processes of a property run: started when the run starts, fuzzing one operation each at a time,
-ended with the run.
+"""The worker processes of a property run: a zygote started when the run starts, workers forked from it
+when the operations to fuzz are known, one operation each at a time, all ended with the run.
 
-Each worker is a fresh ``python`` running :mod:`conformance.property.worker` with a fixed set of imports:
-Hypothesis draws some values from the constants of the local modules loaded in its process, so a worker
-generates the same cases whatever the run's process has loaded, however many workers there are and
-whichever of them fuzzes an operation. Operations go out in the run's order, one to each idle worker;
-their results come back in that order, whatever order they finished in.
+The zygote is a fresh ``python`` running :mod:`conformance.property.worker` in a session of its own: it
+loads schemathesis once (while the run sends its hand-built cases), warms it up without sending anything,
+and forks each worker from that one state -- single-threaded, so forking is safe, and cheap, so the
+workers cost one start-up between them. Hypothesis draws some values from the constants of the local
+modules loaded in its process; every worker has the same ones, whatever the run's process has loaded,
+so it generates the same cases however many workers there are and whichever fuzzes an operation.
+Operations go out in the run's order, one to each idle worker; their results come back in that order,
+whatever order they finished in.
 
-No worker outlives the run: the run closes them (a polite stop, then a kill), a worker whose run went away
-ends itself, and a worker that neither sends a request nor reports for ``idle_s`` seconds is killed and
-reported as the run's error.
+How many workers fuzz side by side is the run's choice (:meth:`Workers.fuzz`); each worker has one
+request in flight at a time, in a slot of the run's concurrency limit like every request.
+
+No worker outlives the run: closing kills the zygote's session (the zygote and every worker at once),
+the zygote and the workers end themselves when their parent is gone, and a worker that neither sends a
+request nor reports for ``idle_s`` seconds is killed and reported as the run's error. POSIX only (the
+sockets of a worker are handed to the zygote, which forks).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -26,41 +34,38 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Final
+from typing import Final
 
 import conformance
-from conformance.property.protocol import Fuzzed, Setup, recv_message, send_message
+from conformance.property.protocol import PID, Fuzzed, Setup, recv_message, send_message
 from conformance.property.relay import Gate, Relay
 from conformance.property.results import Fragment
 from conformance.transport.exchange import Redactor
 from conformance.transport.policy import Policy, Share
 
-# The worker's interpreter finds this package where the run found it (never in the current directory).
+# The zygote's interpreter finds this package where the run found it (never in the current directory).
 _BOOT: Final = (
     "import sys; sys.path[:] = [sys.argv[1], *(path for path in sys.path if path)]; "
-    "from conformance.property.worker import main; main(*map(int, sys.argv[2:5]))"
+    "from conformance.property.worker import main; main(*map(int, sys.argv[2:4]))"
 )
 IDLE_S: Final = 60.0  # a worker that neither sends a request nor reports for this long is stuck
-_CLOSE_S: Final = 2.0  # how long closing waits for the workers to end before killing them
+START_S: Final = 60.0  # the zygote answers a fork within this long (its start-up included), or is stuck
 
 
 @dataclass
 class _Worker:
-    process: subprocess.Popen[bytes]
+    pid: int
     control: socket.socket
     relay: Relay
-    stderr: IO[bytes]
     label: str | None = None  # the operation it is fuzzing
 
 
 @dataclass
 class Workers:
-    """``count`` worker processes, started at once (they load schemathesis while the run sends its
-    hand-built cases); :meth:`fuzz` hands them the operations, :meth:`close` ends them."""
+    """Worker processes, forked from a zygote started at once (it loads schemathesis while the run sends
+    its hand-built cases); :meth:`fuzz` hands them the operations, :meth:`close` ends them."""
 
-    count: int
     policy: Policy
-    share: Share
     gate: Gate
     hypothesis_home: Path
     idle_s: float = IDLE_S
@@ -68,17 +73,7 @@ class Workers:
 
     def __post_init__(self) -> None:
         self.redact = Redactor(list(self.policy.target.secrets))
-        try:
-            for _ in range(self.count):
-                self._workers.append(self._start())
-        except BaseException:
-            self.close()
-            raise
-
-    def _start(self) -> _Worker:
-        control, control_end = socket.socketpair()
-        wire, wire_end = socket.socketpair()
-        ends = (control_end.fileno(), wire_end.fileno())
+        self._zygote, zygote_end = socket.socketpair()
         root = str(Path(conformance.__file__).resolve().parent.parent)
         env = {
             **os.environ,
@@ -86,28 +81,55 @@ class Workers:
             "PYTHONHASHSEED": "0",
             "HYPOTHESIS_STORAGE_DIRECTORY": str(self.hypothesis_home),
         }
-        stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read when the worker fails, closed with it
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read when a worker fails, closed with the pool
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-c", _BOOT, root, *map(str, ends), str(os.getpid())],
-                pass_fds=ends,
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, root, str(zygote_end.fileno()), str(os.getpid())],
+                pass_fds=(zygote_end.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=stderr,
+                stderr=self._stderr,
                 env=env,
+                start_new_session=True,  # its process group: the zygote and every worker, killed at once
             )
         except BaseException:
-            for end in (control, wire, stderr):
-                end.close()
+            self._zygote.close()
+            self._stderr.close()
             raise
+        finally:
+            zygote_end.close()
+
+    def _fork(self, share: Share) -> _Worker | None:
+        """A new worker, or None when the zygote is gone (or stuck: it answers within :data:`START_S`)."""
+        control, control_end = socket.socketpair()
+        wire, wire_end = socket.socketpair()
+        try:
+            socket.send_fds(self._zygote, [b"fork"], [control_end.fileno(), wire_end.fileno()])
+            answered, _, _ = select.select([self._zygote], [], [], START_S)
+            answer = self._zygote.recv(PID.size, socket.MSG_WAITALL) if answered else b""
+        except OSError:
+            answer = b""
         finally:
             control_end.close()
             wire_end.close()
-        return _Worker(process, control, Relay(wire, self.policy, self.share, self.gate), stderr)
+        pid = PID.unpack(answer)[0] if len(answer) == PID.size else 0
+        if pid <= 0:
+            control.close()
+            wire.close()
+            return None
+        worker = _Worker(pid, control, Relay(wire, self.policy, share, self.gate))
+        self._workers.append(worker)
+        return worker
 
-    def fuzz(self, setup: Setup, order: list[str], stopped: Callable[[], bool]) -> Iterator[Fuzzed]:
-        """Every operation of ``order`` fuzzed by a worker, yielded in that order; none is started once
-        ``stopped()`` (a spent budget, a silent provider), and those are not yielded."""
+    def fuzz(
+        self, setup: Setup, order: list[str], stopped: Callable[[], bool], *, count: int, share: Share
+    ) -> Iterator[Fuzzed]:
+        """Every operation of ``order`` fuzzed by one of ``count`` workers, their requests charged to
+        ``share``; yielded in that order. None is started once ``stopped()`` (a spent budget, a silent
+        provider), and those are not yielded."""
+        for _ in range(min(count, len(order)) - len(self._workers)):
+            if self._fork(share) is None:
+                break
         for worker in list(self._workers):
             self._tell(worker, setup)
         pending, done, position = deque(order), {}, 0
@@ -139,9 +161,10 @@ class Workers:
             while position < len(order) and order[position] in done:
                 yield done.pop(order[position])
                 position += 1
-        if pending and not stopped():  # every worker was lost
+        if pending and not stopped():  # every worker was lost, or none could be started
             for label in pending:
-                done[label] = Fuzzed(label, Fragment(errors=[f"{label}: not fuzzed: no property worker was left"]))
+                why = self.redact(f"{label}: not fuzzed: no property worker was left{self._tail()}")
+                done[label] = Fuzzed(label, Fragment(errors=[why]))
         for label in order[position:]:
             if label in done:
                 yield done.pop(label)
@@ -157,32 +180,36 @@ class Workers:
         return time.monotonic() - active > self.idle_s
 
     def _lost(self, worker: _Worker, label: str, what: str) -> Fuzzed:
-        """End a worker that failed; what it fuzzed is the run's error (never the provider's)."""
+        """Drop a worker that failed (one that is stuck is killed); what it fuzzed is the run's error, never
+        the provider's."""
         self._workers.remove(worker)
-        self._end(worker, wait_s=0.0)
-        worker.stderr.seek(0)
-        tail = " ".join(worker.stderr.read().decode("utf-8", "replace").split())[-400:]
-        worker.stderr.close()
-        code = worker.process.returncode
-        why = f"{label}: the property worker fuzzing it {what} (exit code {code}){': ' if tail else ''}{tail}"
+        if what != "exited":
+            with contextlib.suppress(OSError):
+                os.kill(worker.pid, signal.SIGKILL)  # alive (stuck), so its pid is still its own
+        self._drop(worker)
+        why = f"{label}: the property worker fuzzing it {what}{self._tail()}"
         return Fuzzed(label, Fragment(errors=[self.redact(why)]))
 
-    def close(self) -> None:
-        """End every worker: they are told to stop, and killed if they have not within a moment."""
-        workers, self._workers = self._workers, []
-        for worker in workers:
-            self._tell(worker, None)
-        deadline = time.monotonic() + _CLOSE_S
-        for worker in workers:
-            self._end(worker, wait_s=max(deadline - time.monotonic(), 0.0))
-            worker.stderr.close()
+    def _tail(self) -> str:
+        """The end of what the zygote and the workers wrote to stderr (a traceback), if anything."""
+        self._stderr.seek(0)
+        tail = " ".join(self._stderr.read().decode("utf-8", "replace").split())[-400:]
+        return f": {tail}" if tail else ""
 
-    def _end(self, worker: _Worker, *, wait_s: float) -> None:
-        try:
-            worker.process.wait(timeout=wait_s)
-        except subprocess.TimeoutExpired:
-            worker.process.kill()
-            worker.process.wait()
+    def close(self) -> None:
+        """End the zygote and every worker at once (its session): nothing of theirs is left half-done that a
+        polite stop would finish (Hypothesis writes its caches atomically)."""
+        workers, self._workers = self._workers, []
+        with contextlib.suppress(OSError):
+            # The zygote is not waited for before this, so its pid (the session's id) is still its own.
+            os.killpg(self._process.pid, signal.SIGKILL)
+        self._process.wait()
+        self._zygote.close()
+        for worker in workers:
+            self._drop(worker)
+        self._stderr.close()
+
+    def _drop(self, worker: _Worker) -> None:
         with contextlib.suppress(OSError):
             worker.control.close()
         worker.relay.close()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from conformance.target import Target
 
 _LENGTH: Final = struct.Struct("!Q")
+PID: Final = struct.Struct("!q")  # the zygote's answer to a fork: the worker's pid (0: not forked)
 
 
 @dataclass(frozen=True)

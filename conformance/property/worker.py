@@ -14,24 +14,28 @@ depend on the worker or on what ran before it.
 from __future__ import annotations
 
 import os
+import select
+import signal
 import socket
 import sys
 import threading
 import time
 from typing import Any
 
-import schemathesis
+import requests
+from requests.adapters import HTTPAdapter
 from schemathesis.engine import events
 from schemathesis.engine.core import Engine
 from schemathesis.engine.run import Phase, PhaseName, PhaseSkipReason
 
 from conformance.property.evidence import case_mode, describe, interaction_evidence, is_network_error, judged_elsewhere
-from conformance.property.hooks import CaseHooks, hooked
-from conformance.property.protocol import Fuzzed, Setup, recv_message, send_message
+from conformance.property.hooks import CaseHooks, hooked, unhooked
+from conformance.property.protocol import PID, Fuzzed, Setup, recv_message, send_message
 from conformance.property.relay import RelayAdapter
 from conformance.property.results import Fragment, PropertyFailure, classify
-from conformance.property.spec import load_spec
+from conformance.property.spec import load_spec, operations
 from conformance.property.verdicts import Stop
+from conformance.target import Target
 from conformance.transport.exchange import Redactor
 
 _WATCH_S = 0.5  # how often a worker looks whether its run is still there
@@ -154,25 +158,79 @@ def _local_modules() -> frozenset[str]:
     return frozenset(name for name in sys.modules if name == "conformance" or name.startswith("conformance."))
 
 
-def _watch(run_pid: int) -> None:
-    """End this process when the run that started it is gone (it was killed, or crashed)."""
+class _Unplugged(RelayAdapter):
+    """The warm-up's adapter: no request leaves, every one gets no answer."""
+
+    def __init__(self) -> None:
+        HTTPAdapter.__init__(self)
+        self._admission = threading.local()
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        raise requests.ConnectionError("warming up: nothing is sent", request=request)
+
+
+def _warm_up(spec: dict[str, Any]) -> None:
+    """Fuzz one operation with nothing sent, so that what schemathesis and Hypothesis load or compute on
+    first use (lazy imports, the constants of the local modules) is done once, here, before any fork."""
+    label = "POST /chat/completions"
+    chosen = {f"{method} {path}": op for path, method, op in operations(spec) if f"{method} {path}" == label}
+    target = Target.build("http://127.0.0.1:9/v1", api_key="sk-warm-up", env={}, chat_model="warm-up")
+    fuzz = OperationFuzz(Setup(target, chosen, {"chat": "warm-up"}, True, False), spec, _Unplugged())
+    try:
+        fuzz.run(label)
+    finally:
+        unhooked(fuzz)
+
+
+def _watch(parent: int) -> None:
+    """End this process when the process that started it is gone (killed, or crashed)."""
 
     def watch() -> None:
-        while os.getppid() == run_pid:
+        while os.getppid() == parent:
             time.sleep(_WATCH_S)
         os._exit(70)
 
     threading.Thread(target=watch, name="oai-conformance-worker-watch", daemon=True).start()
 
 
-def main(control_fd: int, wire_fd: int, run_pid: int) -> None:
-    """Serve the run ``run_pid``: its setup, then one operation at a time until it says stop."""
-    _watch(run_pid)
-    control, wire = socket.socket(fileno=control_fd), socket.socket(fileno=wire_fd)
+def main(zygote_fd: int, run_pid: int) -> None:
+    """The zygote of the run ``run_pid``: load everything once, then fork a worker for each pair of sockets
+    the run sends (their pid goes back); it ends, and its workers with it, when the run closes its socket
+    or is gone. It starts no thread, so forking it is safe."""
+    zygote = socket.socket(fileno=zygote_fd)
     spec = load_spec()
-    assert schemathesis.openapi is not None  # loaded now, not while the first operation is generated
+    _warm_up(spec)
     loaded = _local_modules()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the workers
     try:
+        while os.getppid() == run_pid:
+            if not select.select([zygote], [], [], _WATCH_S)[0]:
+                continue
+            message, fds, _, _ = socket.recv_fds(zygote, 16, 2)
+            if not message:
+                break  # the run closed its end
+            pid = 0  # refused: the fds are not a pair of sockets, or a thread would not survive the fork
+            if len(fds) == 2 and threading.active_count() == 1:
+                pid = os.fork()
+                if pid == 0:
+                    zygote.close()
+                    _worker(fds, spec, loaded)
+            for fd in fds:
+                os.close(fd)
+            zygote.sendall(PID.pack(pid))
+    except OSError:
+        pass
+    if os.getpgrp() == os.getpid():  # a session of its own (see Workers): its workers go with it
+        os.killpg(0, signal.SIGKILL)
+    os._exit(0)
+
+
+def _worker(fds: list[int], spec: dict[str, Any], loaded: frozenset[str]) -> None:
+    """A forked worker: serve the run its setup, then one operation at a time until it says stop."""
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _watch(os.getppid())
+        control, wire = socket.socket(fileno=fds[0]), socket.socket(fileno=fds[1])
         setup = recv_message(control)
         fuzz = OperationFuzz(setup, spec, RelayAdapter(wire)) if setup is not None else None
         while fuzz is not None and (label := recv_message(control)) is not None:
@@ -183,6 +241,7 @@ def main(control_fd: int, wire_fd: int, run_pid: int) -> None:
             send_message(control, fuzzed)
     except (EOFError, OSError):
         pass  # the run closed its end: nothing left to do
-    # Nothing to clean up (no file is left half-written: Hypothesis writes its caches atomically); the
-    # interpreter's own shutdown would cost the run a second.
-    os._exit(0)
+    finally:
+        # Nothing to clean up (Hypothesis writes its caches atomically); the interpreter's own shutdown
+        # would cost the run a second.
+        os._exit(0)
