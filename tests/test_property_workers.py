@@ -102,6 +102,18 @@ def test_the_generated_cases_do_not_depend_on_the_concurrency() -> None:
     assert (alone.judged, alone.requests) == (beside.judged, beside.requests)
 
 
+def test_hypothesis_writes_nothing_into_the_working_directory(
+    reference_server: ReferenceServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    run = property_run(reference_server.base_url)
+    assert not run.errors
+    assert not (tmp_path / ".hypothesis").exists()
+    assert (tmp_path / "cache" / "oai-conformance" / "hypothesis").is_dir()  # the workers' caches
+
+
 # -- refusals: the worker raises what the run's own adapter raises -----------------------------------------------
 
 

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from conformance.builders import model_ids
 from conformance.core.results import Evidence  # noqa: F401 - re-exported for the evidence of findings
-from conformance.property.config import hypothesis_home
+from conformance.property.config import hypothesis_storage
 from conformance.property.hand_built import Sent
 from conformance.property.hooks import hooked, unhooked
 from conformance.property.judging import Judging
@@ -86,9 +86,9 @@ class PropertyDriver(Judging):
         self.hand_built: set[int] = set()  # ids of hand-built cases: charged, never reshaped
         self.auth_probed: set[str] = set()
         self.uploaded: list[str] = []
-        # Hand-built requests in flight at once: half the run's concurrency limit (the rest of the suite
-        # sends its probes beside the property run); the policy holds a slot for each.
-        self.workers = max(1, self.target.concurrency // 2)
+        # Hand-built requests in flight at once: the run's concurrency limit but one slot, left for the
+        # probes the rest of the suite sends beside; the policy holds a slot for each.
+        self.workers = max(1, self.target.concurrency - 1)
         self._local = threading.local()  # the hand-built cases of the task a worker thread runs
         self._edges_sent: set[str] = set()
 
@@ -171,7 +171,7 @@ class PropertyDriver(Judging):
     def _run(self) -> None:
         # The workers' zygote starts first: it loads schemathesis while this run chooses its operations
         # and sends its hand-built cases.
-        workers = Workers(self.client.policy, self._admission, self._hypothesis_home())
+        workers = Workers(self.client.policy, self._admission, hypothesis_storage())
         try:
             self._run_with(workers)
         finally:
@@ -248,19 +248,18 @@ class PropertyDriver(Judging):
         latency = min(elapsed, default=0.0)
         return max(1, min(self.target.concurrency - 1, round(1 + latency / GENERATION_S)))
 
-    def _hypothesis_home(self) -> Any:
-        from hypothesis import configuration
-
-        return configuration.storage_directory(intent_to_write=False).home_directory
-
     def _cleanup(self) -> None:
-        """Delete files we stored on the provider (the happy path deletes its own; generated uploads too)."""
-        for file_id in list(self.uploaded):
+        """Delete files we stored on the provider (the happy path deletes its own; generated uploads too),
+        side by side."""
+
+        def delete(file_id: str) -> None:
             with contextlib.suppress(Exception):
                 self.client.request("DELETE", f"files/{file_id}")
+
+        with contextlib.suppress(Exception):
+            self._in_parallel([lambda file_id=file_id: delete(file_id) for file_id in self.uploaded])
 
 
 def run_property_tests(state: RunState) -> PropertyRun:
     """The whole property run against ``state``'s target."""
-    with hypothesis_home():
-        return PropertyDriver(state).run()
+    return PropertyDriver(state).run()

@@ -95,8 +95,9 @@ class HandBuilt(CaseHooks):
     def _in_parallel(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
         """Run independent sequences of hand-built cases side by side, ``self.workers`` at a time.
 
-        Each task sends its own cases in order; ``self.sent`` gets them in task order, as a sequential
-        run would have, so what is judged and kept does not depend on timing. A task that raised
+        Each task sends its own cases in order; ``self.sent`` (or, called from such a task, the task's
+        own cases) gets them in task order, as a sequential run would have, so what is judged and kept
+        does not depend on timing. A task that raised
         (``Stop``: a budget is spent) raises here once every task has ended.
         """
         if self.workers <= 1 or len(tasks) <= 1:
@@ -115,10 +116,11 @@ class HandBuilt(CaseHooks):
             finally:
                 self._local.sent = None
 
+        caller = getattr(self._local, "sent", None)  # a task of an outer call: its cases, in order
         with ThreadPoolExecutor(self.workers, thread_name_prefix="oai-conformance-property") as pool:
             outcomes = list(pool.map(run, tasks))
         for _, sent, _ in outcomes:
-            self.sent.extend(sent)
+            (self.sent if caller is None else caller).extend(sent)
         failed = next((exc for _, _, exc in outcomes if exc is not None), None)
         if failed is not None:
             raise failed
@@ -201,12 +203,17 @@ class HandBuilt(CaseHooks):
     def _files_and_fine_tunes(self) -> None:
         upload = {"file": TRAINING_JSONL, "purpose": "fine-tune"}
         file_id = json_field(self._send("POST /files", body=upload, media_type=MULTIPART), "id")
-        self._send("GET /files")
+        self._send("GET /files")  # before any fine-tune: a job that succeeds stores its results as a file
         if file_id:
             path = {"file_id": file_id}
-            self._send("GET /files/{file_id}", path_parameters=path)
-            self._send("GET /files/{file_id}/content", path_parameters=path)
-            self._fine_tunes(file_id)
+            # The reads of the file go out beside the fine-tunes that train on it; then it is deleted.
+            reads = ("GET /files/{file_id}", "GET /files/{file_id}/content")
+            self._in_parallel(
+                [
+                    lambda: [self._send(label, path_parameters=path) for label in reads],
+                    lambda: self._fine_tunes(file_id),
+                ]
+            )
             deleted = self._send("DELETE /files/{file_id}", path_parameters=path)
             if deleted is not None and 200 <= deleted.status_code < 300 and file_id in self.uploaded:
                 self.uploaded.remove(file_id)
@@ -218,12 +225,18 @@ class HandBuilt(CaseHooks):
         which is deleted -- or, on a provider whose jobs really train, it is cancelled too."""
         first = json_field(self._send("POST /fine-tunes", body={"training_file": file_id}), "id")
         self._send("GET /fine-tunes")
+        # Job B is created once the list was read: its answer is the same whatever job B does.
+        self._in_parallel([lambda: self._first_job(first), lambda: self._second_job(file_id)])
+
+    def _first_job(self, first: str | None) -> None:
         if first:
             path = {"fine_tune_id": first}
             self._send("POST /fine-tunes/{fine_tune_id}/cancel", path_parameters=path)
             self._send("GET /fine-tunes/{fine_tune_id}", path_parameters=path)
             self._send("GET /fine-tunes/{fine_tune_id}/events", path_parameters=path)
             self._send("GET /fine-tunes/{fine_tune_id}/events", path_parameters=path, query={"stream": True})
+
+    def _second_job(self, file_id: str) -> None:
         if "DELETE /models/{model}" not in self.operations:
             return
         second = json_field(self._send("POST /fine-tunes", body={"training_file": file_id}), "id")
