@@ -23,8 +23,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from conformance.core.catalogue import load_catalogue
 from conformance.engine import RunState
 from conformance.property import load_spec, operations, run_property_tests
+from conformance.property.config import ENGINE_PROBES
 from conformance.property.pool import Workers
 from conformance.property.protocol import Refusal, Setup, recv_message, send_message
+from conformance.property.relay import Relay, RelayAdapter
 from conformance.property.results import Fragment, PropertyFailure, PropertyRun
 from conformance.property.verdicts import Stop
 from conformance.reference import ReferenceServer
@@ -114,6 +116,33 @@ def test_hypothesis_writes_nothing_into_the_working_directory(
     assert (tmp_path / "cache" / "oai-conformance" / "hypothesis").is_dir()  # the workers' caches
 
 
+def test_the_runs_own_process_never_loads_schemathesis_or_hypothesis() -> None:
+    # Hypothesis is not safe in threads on CPython 3.11 (its AST parsing, gh-106905): it runs only in the
+    # workers, each single-threaded where it generates.
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from conformance.core.catalogue import load_catalogue
+        from conformance.engine import RunState
+        from conformance.property import run_property_tests
+        from conformance.reference import ReferenceServer
+        from conformance.target import Target
+
+        server = ReferenceServer(api_key={TEST_KEY!r}, stream_delay=0.001).start()
+        models = dict(chat_model="ref-chat", completion_model="ref-instruct", embedding_model="ref-embed")
+        target = Target.build(server.base_url, api_key={TEST_KEY!r}, env={{}}, **models)
+        run = run_property_tests(RunState(target=target, catalogue=load_catalogue()))
+        loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("schemathesis", "hypothesis"))
+        print(run.requests, len(run.errors), loaded)
+        """
+    )
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    requests_sent, errors, loaded = found.stdout.split(" ", 2)
+    assert int(requests_sent) > 100
+    assert errors == "0"
+    assert loaded.strip() == "[]"
+
+
 # -- refusals: the worker raises what the run's own adapter raises -----------------------------------------------
 
 
@@ -144,6 +173,38 @@ def test_a_run_that_stopped_stops_the_worker() -> None:
     request = requests.Request("POST", "http://127.0.0.1:1/v1/embeddings").prepare()
     with pytest.raises(Stop, match="share"):
         Refusal("stopped", "the property run's share of the request budget (9) was spent").raise_for(request)
+
+
+def test_the_run_charges_as_many_engine_probes_as_schemathesis_sends() -> None:
+    from schemathesis.engine.run.probes import PROBES
+
+    assert len(PROBES) == ENGINE_PROBES
+
+
+def test_a_worker_holds_a_slot_while_it_sends_around_the_policy() -> None:
+    import socket
+
+    http = HttpClient(target("http://127.0.0.1:9/v1", concurrency=1, timeout=2))
+    here, there = socket.socketpair()
+    relay = Relay(here, http.policy, Share(5, ""), lambda *_: None)
+    adapter = RelayAdapter([there])
+    got_a_slot = threading.Event()
+
+    def other_probe() -> None:
+        with http.policy.slots():
+            got_a_slot.set()
+
+    try:
+        with adapter.slot():  # schemathesis' capability probes go out meanwhile
+            thread = threading.Thread(target=other_probe)
+            thread.start()
+            assert not got_a_slot.wait(0.3)
+        assert got_a_slot.wait(5)
+        thread.join()
+    finally:
+        relay.close()
+        there.close()
+        http.close()
 
 
 def test_messages_travel_whole() -> None:
@@ -196,8 +257,8 @@ def alive(pid: int) -> bool:
 
 def test_closing_ends_the_zygote_and_every_worker(client: HttpClient, tmp_path: Path) -> None:
     pool = Workers(client.policy, lambda *_: None, tmp_path)
-    forked = [pool._fork(Share(5, "spent")) for _ in range(2)]
-    pids = [pool._process.pid, *(worker.pid for worker in forked if worker is not None)]
+    pool._workers = [worker for _ in range(2) if (worker := pool._fork(Share(5, "spent"))) is not None]
+    pids = [pool._process.pid, *(worker.pid for worker in pool._workers)]
     assert len(pids) == 3
     assert all(alive(pid) for pid in pids)
     pool.close()

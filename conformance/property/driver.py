@@ -1,21 +1,22 @@
 """Property tests: schemathesis runs ``spec/openapi.yaml`` against the target, once per suite run.
 
-A run has three parts, all sent through schemathesis so that its checks judge every answer:
+A run has three parts, all sent through schemathesis so that its checks judge every answer, all in
+worker processes forked from one zygote (:mod:`conformance.property.pool`), every request of theirs sent
+by this run's one transport policy (:mod:`conformance.property.relay`): this process orchestrates and
+never loads schemathesis or Hypothesis itself.
 
 1. **happy paths** -- one hand-built, valid request per operation (a file is uploaded and fine-tune
    jobs are created so that the file and fine-tune operations have real ids), so that "the operation
    works" never depends on luck, and so that a capability the provider honestly declines (every
    answer a 404 or 501 with the error envelope) is recognised and left out, as the hand-written
-   checks report it UNSUPPORTED;
+   checks report it UNSUPPORTED (:mod:`conformance.property.hand_run`, in the hand-built worker);
 2. **generated cases** -- the schemathesis engine (the one its CLI drives) fuzzes every remaining
    operation with a fixed seed and a few examples each, positive and negative, with the built-in
-   checks on except :data:`DISABLED_CHECKS`: an engine per operation, in worker processes side by
-   side (:mod:`conformance.property.pool`, :mod:`conformance.property.worker`), every request sent
-   by this run's policy (:mod:`conformance.property.relay`), the findings taken in the order of the
-   operations;
+   checks on except :data:`DISABLED_CHECKS`: an engine per operation (:mod:`conformance.property.worker`),
+   several workers side by side, the findings taken in the order of the operations;
 3. **edge values** -- the documented limits (:data:`EDGE_CASES`: ``max_tokens`` -1 and 0, ``n`` 0,
    ``logprobs`` 6, image ``n`` 11, an unknown image size), which random generation essentially never
-   hits (shared/research/schemathesis.md §3.4, bug C).
+   hits (shared/research/schemathesis.md §3.4, bug C); they go out beside the generated cases.
 
 Our own checks judge every answer too: the error envelope on every 4xx, no 5xx for a client's
 mistake, and every operation reaching a 2xx at least once (a run that only ever got 401 or 404 must
@@ -30,45 +31,40 @@ value by another valid one, so a case stays positive or negative. schemathesis n
 in responses (it would cancel or delete real jobs and files), fine-tune jobs are cancelled before
 they train, and uploaded files are deleted again. 429 and 503 answers to hand-built requests are
 waited for and sent again by the run's one transport policy, which every request of the property run
-goes through (:mod:`conformance.property.wire`); generated requests still answered 429 are not judged.
-A spent share or a provider gone silent stops every worker.
+goes through; generated requests still answered 429 are not judged. A spent share or a provider gone
+silent stops every worker.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
 from conformance.builders import model_ids
 from conformance.core.results import Evidence  # noqa: F401 - re-exported for the evidence of findings
-from conformance.property.config import hypothesis_storage
-from conformance.property.hand_built import Sent
-from conformance.property.hooks import hooked, unhooked
-from conformance.property.judging import Judging
-from conformance.property.pool import Workers
-from conformance.property.protocol import Setup
+from conformance.property.config import ENGINE_PROBES, hypothesis_storage
+from conformance.property.pool import WorkerLost, Workers
+from conformance.property.protocol import HandReady, HandSetup, Judge, Setup
 from conformance.property.results import PropertyRun
 from conformance.property.spec import claimed, load_spec, operations
-from conformance.property.verdicts import Stop
-from conformance.property.wire import PolicyAdapter
 from conformance.transport.limits import BudgetExhausted, CircuitBreaker
 from conformance.transport.policy import Share
 
 if TYPE_CHECKING:
-    from schemathesis.generation.case import Case
-
     from conformance.engine import RunState
     from conformance.transport.exchange import Redactor
 
 BUDGET_SHARE: Final = 0.6
 # About what a worker spends generating, sending and judging one request of its engine (CPU, 2 cores):
-# with answers this slow, a second worker keeps a core busy while the first waits.
+# with answers this slow, a second worker per core keeps it busy while the first waits.
 GENERATION_S: Final = 0.02
 
 
-class PropertyDriver(Judging):
+class PropertyDriver:
     """One property run against one target."""
 
     def __init__(self, state: RunState) -> None:
@@ -81,19 +77,14 @@ class PropertyDriver(Judging):
         self.share = Share(0, "")  # the property run's part of the request budget, charged by the policy
         self.models: dict[str, str] = {}
         self.operations: dict[str, dict[str, Any]] = {}  # label -> operation of the description
-        self.schema: Any = None
-        self.sent: list[Sent] = []
-        self.hand_built: set[int] = set()  # ids of hand-built cases: charged, never reshaped
         self.auth_probed: set[str] = set()
         self.uploaded: list[str] = []
-        # Hand-built requests in flight at once: the run's concurrency limit but one slot, left for the
-        # probes the rest of the suite sends beside; the policy holds a slot for each.
-        self.workers = max(1, self.target.concurrency - 1)
-        self._local = threading.local()  # the hand-built cases of the task a worker thread runs
-        self._edges_sent: set[str] = set()
+        # Requests in flight at once (hand-built ones, and the most fuzzing workers): the run's concurrency
+        # limit. The rest of the suite sends its probes beside in the same slots; the property run is the
+        # longest part of a run, so it waits for none of them.
+        self.workers = max(1, self.target.concurrency)
 
     # -- configuration ----------------------------------------------------------------------------
-
     def _choose_models(self) -> None:
         capabilities = {operation.get("x-capability") for operation in self.operations.values()}
         for capability in ("chat", "completions", "embeddings"):
@@ -126,14 +117,6 @@ class PropertyDriver(Judging):
 
     # -- admission ---------------------------------------------------------------------------------------
 
-    def _adapter(self) -> PolicyAdapter:
-        return PolicyAdapter(self.client.policy, self.share)
-
-    def _admit(self, case: Case, reserve: int) -> None:
-        stopped = self._admission(case.method, self.client.url(case.formatted_path.lstrip("/")), reserve)
-        if stopped is not None:
-            raise Stop(stopped)
-
     def _admission(self, method: str, url: str, reserve: int) -> str | None:
         """Why the run stops instead of sending a case (its share, with room for ``reserve`` requests its
         checks send after it, is spent; the provider went silent everywhere), or None to send it."""
@@ -157,29 +140,23 @@ class PropertyDriver(Judging):
         started = time.monotonic()
         try:
             self._run()
-        except Stop:
-            pass
-        except Exception as exc:  # a crash of schemathesis or of this module is ours, never the provider's
+        except Exception as exc:  # a crash of this module is ours, never the provider's
             self.result.errors.append(self.redact(f"{type(exc).__name__}: {exc}"))
         finally:
-            unhooked(self)
             self._cleanup()
             self.result.duration_s = time.monotonic() - started
             self.result.requests = self.share.spent
         return self.result
 
     def _run(self) -> None:
-        # The workers' zygote starts first: it loads schemathesis while this run chooses its operations
-        # and sends its hand-built cases.
-        workers = Workers(self.client.policy, self._admission, hypothesis_storage())
+        # The workers' zygote starts first: it loads schemathesis while this run chooses its operations.
+        workers = Workers(self.client.policy, self._admission, hypothesis_storage(), hand_wires=self.workers + 1)
         try:
             self._run_with(workers)
         finally:
             workers.close()
 
     def _run_with(self, workers: Workers) -> None:
-        from schemathesis.engine.run.probes import PROBES
-
         spec = load_spec()
         self._select(spec)
         self.result.operations = tuple(self.operations)
@@ -189,75 +166,75 @@ class PropertyDriver(Judging):
         remaining = self.target.max_requests - self.client.usage.requests
         allowance = min(remaining, int(self.target.max_requests * BUDGET_SHARE))
         self.share = Share(allowance, f"the property run's share of the request budget ({allowance}) was spent")
-        if allowance < len(PROBES) + 2 * len(self.operations):
+        if allowance < ENGINE_PROBES + 2 * len(self.operations):
             self.result.skipped = f"the request budget leaves {max(allowance, 0)} requests for a property run"
             return
-        hooked(self)
-        declined: set[str] = set()
+        hand_setup = HandSetup(self.target, self.operations, self.models, self.workers)
         try:
-            self.schema = self._load(spec, set(self.operations))
-            self._happy_paths()
-            declined = self._declined()
-            self.result.declined = tuple(sorted(declined))
-            fuzzed = [label for label, op in self.operations.items() if op.get("x-capability") not in declined]
-            null_byte, unsafe_path = self._engine_probes()
-            chosen = {label: self.operations[label] for label in fuzzed}
-            setup = Setup(self.target, chosen, self.models, null_byte, unsafe_path)
-            # The edge values go out beside the generated cases: neither depends on the other.
-            self._beside(lambda: self._fuzz(workers, setup, fuzzed), lambda: self._edge_cases(declined))
-        except Stop:
-            pass  # the budget is spent: what was answered is still judged below
-        with contextlib.suppress(Stop):  # the auth probes of the happy paths may find the budget spent
-            self._judge_sent(declined)
-        if not self.result.budget:
-            # A run cut short proves nothing about the operations it did not reach.
-            self._reachability(declined)
+            hand = workers.hand(hand_setup, self.share)
+            ready = self._happy(hand.happy())
+            if not ready.stopped and not self.result.budget:
+                # The edge values go out beside the generated cases (neither depends on the other), or
+                # after them when the run sends one request at a time.
+                beside = self.workers > 1
+                if beside:
+                    hand.edges()
+                self._fuzz(workers, ready)
+                if not beside and not self.result.budget:
+                    hand.edges()
+            judge = Judge(
+                frozenset(self.auth_probed), frozenset(self.result.reached), self.result.budget, self.result.blocked
+            )
+            done = hand.finish(judge)
+        except WorkerLost as lost:
+            self.result.errors.append(self.redact(str(lost)))
+            return
+        self.result.absorb(done.found)
+        self.result.edge_cases = done.edge_cases
+        self.uploaded.extend(done.uploaded)
 
-    def _engine_probes(self) -> tuple[bool, bool]:
-        """Send schemathesis' two capability probes once (its engine's probing phase): whether the provider
-        refuses a NUL byte in a header, and unsafe characters in a path. They go out on a session of their
-        own, around the policy, paid up front and in a slot of the concurrency limit."""
-        from schemathesis.engine.context import EngineContext
-        from schemathesis.engine.run import probes
-
-        self.client.count_sent(len(probes.PROBES))
+    def _happy(self, ready: HandReady) -> HandReady:
+        self.result.absorb(ready.found)
+        self.result.declined = ready.declined
+        # schemathesis' capability probes went around the policy (a session of their own): charged now.
+        self.client.count_sent(ready.engine_probes)
         with self.lock:
-            self.share.spent += len(probes.PROBES)
-        context = EngineContext(schema=self.schema, stop_event=threading.Event())
-        with self.client.policy.slots():
-            found = probes.run(context)
-        refused = {type(run.probe) for run in found if run.is_failure}
-        return probes.NullByteInHeader in refused, probes.UnsafePathDecoder in refused
+            self.share.spent += ready.engine_probes
+        return ready
 
-    def _fuzz(self, workers: Workers, setup: Setup, labels: list[str]) -> None:
-        """The generated cases of every operation in ``labels``, by the workers; taken in that order."""
-        for fuzzed in workers.fuzz(setup, labels, self._stopped, count=self._fuzzers(), share=self.share):
+    def _fuzz(self, workers: Workers, ready: HandReady) -> None:
+        """The generated cases of every operation of a capability not declined, by as many workers as the
+        provider's speed calls for; taken in the order of the operations."""
+        labels = [label for label, op in self.operations.items() if op.get("x-capability") not in ready.declined]
+        chosen = {label: self.operations[label] for label in labels}
+        setup = Setup(self.target, chosen, self.models, ready.null_byte_refused, ready.unsafe_path_refused)
+        count = self._fuzzers(ready.fastest_s)
+        for fuzzed in workers.fuzz(setup, labels, self._stopped, count=count, share=self.share):
             self.result.absorb(fuzzed.found)
             if fuzzed.auth_probed:
                 self.auth_probed.add(fuzzed.label)
             self.uploaded.extend(fuzzed.uploaded)
-        if self.result.budget:
-            raise Stop(self.result.budget)
 
-    def _fuzzers(self) -> int:
-        """How many workers fuzz side by side: one while generating cases keeps a worker busy, more the
-        longer the provider takes to answer (the fastest hand-built answer tells), within the run's
-        concurrency limit but one slot, left for the probes the rest of the suite sends beside. The
-        cases are the same however many there are."""
-        elapsed = [sent.response.elapsed for sent in self.sent if sent.response is not None]
-        latency = min(elapsed, default=0.0)
-        return max(1, min(self.target.concurrency - 1, round(1 + latency / GENERATION_S)))
+    def _fuzzers(self, latency: float) -> int:
+        """How many workers fuzz side by side: one per core while generating cases keeps them busy, more
+        the longer the provider takes to answer (``latency``: its quickest answer to a happy path), within
+        :attr:`workers`. The cases are the same however many there are."""
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return max(1, min(self.workers, max(cores, round(1 + latency / GENERATION_S))))
 
     def _cleanup(self) -> None:
         """Delete files we stored on the provider (the happy path deletes its own; generated uploads too),
         side by side."""
 
+        policy = self.client.policy
+        label = policy.current_label()  # sent for the property run's probe
+
         def delete(file_id: str) -> None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception), policy.labelled(label):
                 self.client.request("DELETE", f"files/{file_id}")
 
-        with contextlib.suppress(Exception):
-            self._in_parallel([lambda file_id=file_id: delete(file_id) for file_id in self.uploaded])
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="oai-conformance-property-cleanup") as pool:
+            list(pool.map(delete, self.uploaded))
 
 
 def run_property_tests(state: RunState) -> PropertyRun:

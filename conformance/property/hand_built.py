@@ -1,6 +1,6 @@
 """The hand-built cases of a property run -- one valid request per operation, the documented edge values,
-the auth probes -- and how their answers are judged (a mixin of :class:`~conformance.property.driver.
-PropertyDriver`, whose state it uses)."""
+the auth probes -- sent by the run's hand-built worker (a mixin of :class:`~conformance.property.hand_run.
+HandRun`, whose state it uses)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from schemathesis.core.transport import Response as StResponse
     from schemathesis.generation.case import Case
 
-    from conformance.transport.client import HttpClient
-
 T = TypeVar("T")
 # Reads of a fine-tune job before giving up on it producing a model (the reference needs two).
 FINE_TUNE_READS = 3
@@ -41,9 +39,8 @@ class Sent:
 
 
 class HandBuilt(CaseHooks):
-    """Sending and judging the hand-built cases; the driver provides the state below."""
+    """Sending the hand-built cases; the hand-built worker provides the state below."""
 
-    client: HttpClient
     schema: Any
     sent: list[Sent]
     workers: int
@@ -97,20 +94,16 @@ class HandBuilt(CaseHooks):
 
         Each task sends its own cases in order; ``self.sent`` (or, called from such a task, the task's
         own cases) gets them in task order, as a sequential run would have, so what is judged and kept
-        does not depend on timing. A task that raised
-        (``Stop``: a budget is spent) raises here once every task has ended.
+        does not depend on timing. A task that raised (``Stop``: a budget is spent) raises here once every
+        task has ended.
         """
         if self.workers <= 1 or len(tasks) <= 1:
             return [task() for task in tasks]
 
-        policy = self.client.policy
-        label = policy.current_label()  # the workers send for the property run's probe
-
         def run(task: Callable[[], T]) -> tuple[T | None, list[Sent], Exception | None]:
             self._local.sent = sent = []
             try:
-                with policy.labelled(label):
-                    return task(), sent, None
+                return task(), sent, None
             except Exception as exc:
                 return None, sent, exc
             finally:
@@ -126,37 +119,10 @@ class HandBuilt(CaseHooks):
             raise failed
         return [value for value, _, _ in outcomes]  # type: ignore[misc]
 
-    def _beside(self, main: Callable[[], Any], other: Callable[[], Any]) -> None:
-        """Run ``other`` in a thread of its own while ``main`` runs in this one (both send for the property
-        run's probe); one after the other at ``--concurrency 1``. What either raised is raised once both
-        have ended, ``main``'s first."""
-        if self.workers <= 1:
-            main()
-            other()
-            return
-        policy = self.client.policy
-        label = policy.current_label()
-        raised: list[Exception] = []
-
-        def run_other() -> None:
-            try:
-                with policy.labelled(label):
-                    other()
-            except Exception as exc:
-                raised.append(exc)
-
-        thread = threading.Thread(target=run_other, name="oai-conformance-property-beside", daemon=True)
-        thread.start()
-        try:
-            main()
-        finally:
-            thread.join()
-        if raised:
-            raise raised[0]
-
-    def _happy_paths(self) -> None:
+    def _happy_paths(self, *also: Callable[[], Any]) -> None:
         """One valid request per operation; the file and fine-tune operations get ids from an upload.
-        Independent operations go out side by side; the files and fine-tunes sequence in its order."""
+        Independent operations go out side by side (with ``also``, tasks of the caller's that send no
+        hand-built case); the files and fine-tunes sequence in its order."""
         chat, completion, embed = (self.models.get(c) for c in ("chat", "completions", "embeddings"))
         tokens = self.target.max_tokens
         send = self._send
@@ -193,7 +159,7 @@ class HandBuilt(CaseHooks):
         tasks.append(lambda: send("POST /images/variations", body=variation, media_type=MULTIPART))
         tasks.append(self._engines)
         # The longest sequence first: the others fill the remaining workers while it runs.
-        self._in_parallel([self._files_and_fine_tunes, *tasks])
+        self._in_parallel([self._files_and_fine_tunes, *tasks, *also])
 
     def _engines(self) -> None:
         engine = first_id(self._send("GET /engines"))

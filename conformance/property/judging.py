@@ -1,6 +1,6 @@
 """How the answers to the hand-built cases are judged: our own checks and schemathesis' answer checks,
-the auth probes, and every operation reaching a 2xx (the step of :class:`~conformance.property.driver.
-PropertyDriver` after the sending)."""
+the auth probes, and every operation reaching a 2xx (the step of :class:`~conformance.property.hand_run.
+HandRun` once the generated cases are done)."""
 
 from __future__ import annotations
 

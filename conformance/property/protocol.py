@@ -1,10 +1,12 @@
 """What a property run and its worker processes say to each other, and how it travels.
 
-Two socket pairs join the run to each worker: on the *control* pair the run sends a :class:`Setup`, then
-one operation label at a time (None: stop), and the worker answers each label with a :class:`Fuzzed`; on
-the *wire* pair the worker sends each HTTP request of its engine as a :class:`WireRequest` and the run
-answers with the policy's :class:`~conformance.property.wire.Answer` or a :class:`Refusal`. Each message
-is a pickle preceded by its length; both ends are this package, in processes this run started.
+Socket pairs join the run to each worker. On the *control* pair the run sends the worker its part: to a
+fuzzing worker a :class:`Setup`, then one operation label at a time (None: stop), each answered with a
+:class:`Fuzzed`; to the hand-built worker a :class:`HandSetup`, answered with :class:`HandReady` once the
+happy paths went out, then ``"edges"`` (send the edge values) and a :class:`Judge`, answered with
+:class:`HandDone`. On each *wire* pair the worker sends an HTTP request as a :class:`WireRequest` and the
+run answers with the policy's :class:`~conformance.property.wire.Answer` or a :class:`Refusal`. Each
+message is a pickle preceded by its length; both ends are this package, in processes this run started.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 _LENGTH: Final = struct.Struct("!Q")
 PID: Final = struct.Struct("!q")  # the zygote's answer to a fork: the worker's pid (0: not forked)
+HAND, FUZZ = b"hand", b"fuzz"  # the role of a worker the run asks the zygote for
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,48 @@ class Setup:
     models: dict[str, str]  # capability -> model generated bodies are pinned to
     null_byte_refused: bool  # what the engine's capability probes found (sent once, by the run)
     unsafe_path_refused: bool
+
+
+@dataclass(frozen=True)
+class HandSetup:
+    """What the hand-built worker needs to send and judge the run's hand-built cases."""
+
+    target: Target
+    operations: dict[str, dict[str, Any]]  # label -> operation of the description (every one claimed)
+    models: dict[str, str]
+    threads: int  # hand-built requests in flight at once
+
+
+@dataclass
+class HandReady:
+    """The happy paths went out: what the generated cases need to know."""
+
+    found: Fragment  # what they found so far (requests without an answer, the run's own errors)
+    declined: tuple[str, ...] = ()  # capabilities the provider honestly declines
+    stopped: bool = False  # a budget was spent (or the worker broke): nothing is generated
+    engine_probes: int = 0  # schemathesis' capability probes sent (around the policy: charged by the run)
+    null_byte_refused: bool = False
+    unsafe_path_refused: bool = False
+    fastest_s: float = 0.0  # the quickest answer to a happy path: how slow the provider is
+
+
+@dataclass(frozen=True)
+class Judge:
+    """The generated cases are done: what judging the hand-built ones needs from them."""
+
+    auth_probed: frozenset[str]  # operations schemathesis' ignored_auth already probed
+    reached: frozenset[str]  # operations a generated case reached with a 2xx
+    budget: str | None  # the run stopped early: a budget was spent
+    blocked: str | None  # the circuit breaker stopped requests
+
+
+@dataclass
+class HandDone:
+    """The hand-built cases judged (after the generated ones, in the order a sequential run has)."""
+
+    found: Fragment
+    uploaded: tuple[str, ...] = ()  # files stored on the provider and not deleted yet
+    edge_cases: tuple[str, ...] = ()  # the edge values sent
 
 
 @dataclass
@@ -88,8 +133,8 @@ class Refusal:
         return cls("error", f"{type(exc).__name__}: {exc}")
 
     def raise_for(self, request: requests.PreparedRequest) -> None:
-        """Raise in the worker what the policy's adapter raises in the run for the same refusal
-        (:class:`~conformance.property.wire.PolicyAdapter`), with the same cause chained."""
+        """Raise in the worker what a ``requests`` adapter over the policy raises for the same refusal:
+        the policy's own refusals as they are, no answer as ``requests`` says it, the cause chained."""
         message = self.message
         if self.kind == "stopped":
             raise Stop(message)

@@ -2,16 +2,14 @@
 
 schemathesis sends every case of a schema -- generated, hand-built, and the probes its checks send
 (``ignored_auth``) -- through ``schema.transport``, a ``requests``-based transport. :func:`through_adapter`
-gives the schema one whose sessions carry a ``requests`` adapter of ours: in the run's own process
-:class:`PolicyAdapter`, whose every prepared request goes to the policy (budget and the property run's
-:class:`~conformance.transport.policy.Share`, breaker, slot, deadline, caps, 429/503 backoff, origin
-lock, recording) and comes back as the ``requests`` response schemathesis expects; in a worker process
-the relay to the run (:mod:`conformance.property.relay`), which ends in a :class:`PolicySender` all the same. The
-policy's refusals become what ``requests`` raises for no answer (:class:`requests.ConnectTimeout` for a
-breaker that is open, the cause chained), or :class:`~conformance.transport.limits.BudgetExhausted` as is.
+gives the schema one whose sessions carry a ``requests`` adapter of ours: in the workers, the relay to the
+run (:mod:`conformance.property.relay`), where a :class:`PolicySender` hands each request to the policy
+(budget and the property run's :class:`~conformance.transport.policy.Share`, breaker, slot, deadline,
+caps, 429/503 backoff, origin lock, recording); the answer comes back as the ``requests`` response
+schemathesis expects (:func:`as_requests_response`).
 
-Only the engine's two capability probes (its probing phase) build a session of their own; they are
-counted up front (``HttpClient.count_sent``).
+Only the engine's two capability probes (its probing phase) build a session of their own; the run counts
+them (``HttpClient.count_sent``).
 """
 
 from __future__ import annotations
@@ -86,35 +84,6 @@ def as_requests_response(adapter: HTTPAdapter, request: requests.PreparedRequest
     response = adapter.build_response(request, raw)
     response.elapsed = answer.elapsed
     return response
-
-
-class PolicyAdapter(HTTPAdapter):
-    """A ``requests`` adapter that hands every request to the policy."""
-
-    def __init__(self, policy: Policy, share: Share) -> None:
-        super().__init__()
-        self.sender = PolicySender(policy, share)
-
-    def send(  # type: ignore[override]
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: Any = True,
-        cert: Any = None,
-        proxies: Any = None,
-    ) -> requests.Response:
-        method, url, headers = request.method or "GET", request.url or "", list(request.headers.items())
-        try:
-            answer = self.sender.send(method, url, headers, request_body(request))
-        except httpx.TimeoutException as exc:  # no answer in time, or the breaker answered for the provider
-            raise requests.ConnectTimeout(str(exc), request=request) from exc
-        except httpx.HTTPError as exc:
-            raise requests.ConnectionError(str(exc), request=request) from exc
-        return as_requests_response(self, request, answer)
-
-    def close(self) -> None:
-        """Nothing to free: the connections are the policy's (a session closing must not end the run's)."""
 
 
 def _has_elapsed(response: httpx.Response) -> bool:

@@ -23,22 +23,25 @@ import time
 from typing import Any
 
 import requests
+import schemathesis
 from requests.adapters import HTTPAdapter
 from schemathesis.engine import events
 from schemathesis.engine.core import Engine
 from schemathesis.engine.run import Phase, PhaseName, PhaseSkipReason
 
 from conformance.property.evidence import case_mode, describe, interaction_evidence, is_network_error, judged_elsewhere
+from conformance.property.hand_run import HandRun
 from conformance.property.hooks import CaseHooks, hooked, unhooked
-from conformance.property.protocol import PID, Fuzzed, Setup, recv_message, send_message
+from conformance.property.protocol import HAND, PID, Fuzzed, HandSetup, Judge, Setup, recv_message, send_message
 from conformance.property.relay import RelayAdapter
 from conformance.property.results import Fragment, PropertyFailure, classify
-from conformance.property.spec import load_spec, operations
+from conformance.property.spec import load_spec, operations, subset
 from conformance.property.verdicts import Stop
 from conformance.target import Target
 from conformance.transport.exchange import Redactor
 
 _WATCH_S = 0.5  # how often a worker looks whether its run is still there
+_MAX_FDS = 17  # a worker's control socket and up to 16 wires
 
 
 class OperationFuzz(CaseHooks):
@@ -194,30 +197,23 @@ def _watch(parent: int) -> None:
 
 
 def main(zygote_fd: int, run_pid: int) -> None:
-    """The zygote of the run ``run_pid``: load everything once, then fork a worker for each pair of sockets
-    the run sends (their pid goes back); it ends, and its workers with it, when the run closes its socket
-    or is gone. It starts no thread, so forking it is safe."""
+    """The zygote of the run ``run_pid``: load everything once, then fork a worker for each set of sockets
+    the run sends (its pid goes back); it ends, and its workers with it, when the run closes its socket or
+    is gone. It starts no thread, so forking it is safe.
+
+    A worker asked for at once (the hand-built one, which generates nothing) is forked before the warm-up,
+    so that it starts while the zygote warms up for the fuzzing workers."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the workers
     zygote = socket.socket(fileno=zygote_fd)
     spec = load_spec()
-    _warm_up(spec)
-    loaded = _local_modules()
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the workers
     try:
+        while select.select([zygote], [], [], 0)[0] and _fork(zygote, spec, frozenset()):
+            pass
+        _warm_up(spec)
+        loaded = _local_modules()
         while os.getppid() == run_pid:
-            if not select.select([zygote], [], [], _WATCH_S)[0]:
-                continue
-            message, fds, _, _ = socket.recv_fds(zygote, 16, 2)
-            if not message:
+            if select.select([zygote], [], [], _WATCH_S)[0] and not _fork(zygote, spec, loaded):
                 break  # the run closed its end
-            pid = 0  # refused: the fds are not a pair of sockets, or a thread would not survive the fork
-            if len(fds) == 2 and threading.active_count() == 1:
-                pid = os.fork()
-                if pid == 0:
-                    zygote.close()
-                    _worker(fds, spec, loaded)
-            for fd in fds:
-                os.close(fd)
-            zygote.sendall(PID.pack(pid))
     except OSError:
         pass
     if os.getpgrp() == os.getpid():  # a session of its own (see Workers): its workers go with it
@@ -225,23 +221,58 @@ def main(zygote_fd: int, run_pid: int) -> None:
     os._exit(0)
 
 
-def _worker(fds: list[int], spec: dict[str, Any], loaded: frozenset[str]) -> None:
-    """A forked worker: serve the run its setup, then one operation at a time until it says stop."""
+def _fork(zygote: socket.socket, spec: dict[str, Any], loaded: frozenset[str]) -> bool:
+    """Fork the worker the run asks for, and tell it the pid (0: refused); False when the run closed its end."""
+    role, fds, _, _ = socket.recv_fds(zygote, 16, _MAX_FDS)
+    if not role:
+        return False
+    pid = 0  # refused: no sockets came, or a thread would not survive the fork
+    if len(fds) >= 2 and threading.active_count() == 1:
+        pid = os.fork()
+        if pid == 0:
+            zygote.close()
+            _worker(role, fds, spec, loaded)
+    for fd in fds:
+        os.close(fd)
+    zygote.sendall(PID.pack(pid))
+    return True
+
+
+def _worker(role: bytes, fds: list[int], spec: dict[str, Any], loaded: frozenset[str]) -> None:
+    """A forked worker: its part of the run (fuzzing, or the hand-built cases), until the run says stop."""
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         _watch(os.getppid())
-        control, wire = socket.socket(fileno=fds[0]), socket.socket(fileno=fds[1])
+        control, wires = socket.socket(fileno=fds[0]), [socket.socket(fileno=fd) for fd in fds[1:]]
+        if role == HAND:
+            # Forked before the warm-up: load what reading a schema needs while the run chooses its setup.
+            schemathesis.openapi.from_dict(subset(spec, {"GET /models"}))
         setup = recv_message(control)
-        fuzz = OperationFuzz(setup, spec, RelayAdapter(wire)) if setup is not None else None
-        while fuzz is not None and (label := recv_message(control)) is not None:
-            fuzzed = fuzz.run(label)
-            late = sorted(_local_modules() - loaded)
-            if late:
-                fuzzed.found.errors.append(f"the property worker loaded {', '.join(late)} while fuzzing {label}")
-            send_message(control, fuzzed)
+        if isinstance(setup, HandSetup):
+            _hand_built(control, HandRun(setup, RelayAdapter(wires)), spec)
+        elif isinstance(setup, Setup):
+            _fuzzing(control, OperationFuzz(setup, spec, RelayAdapter(wires)), loaded)
     except (EOFError, OSError):
         pass  # the run closed its end: nothing left to do
     finally:
         # Nothing to clean up (Hypothesis writes its caches atomically); the interpreter's own shutdown
         # would cost the run a second.
         os._exit(0)
+
+
+def _fuzzing(control: socket.socket, fuzz: OperationFuzz, loaded: frozenset[str]) -> None:
+    while (label := recv_message(control)) is not None:
+        fuzzed = fuzz.run(label)
+        late = sorted(_local_modules() - loaded)
+        if late:
+            fuzzed.found.errors.append(f"the property worker loaded {', '.join(late)} while fuzzing {label}")
+        send_message(control, fuzzed)
+
+
+def _hand_built(control: socket.socket, hand: HandRun, spec: dict[str, Any]) -> None:
+    send_message(control, hand.happy(spec))
+    while (message := recv_message(control)) is not None:
+        if message == "edges":
+            hand.edges()
+        elif isinstance(message, Judge):
+            send_message(control, hand.finish(message))
