@@ -85,6 +85,7 @@ class PropertyDriver:
         self.workers = max(1, self.target.concurrency)
 
     # -- configuration ----------------------------------------------------------------------------
+
     def _choose_models(self) -> None:
         capabilities = {operation.get("x-capability") for operation in self.operations.values()}
         for capability in ("chat", "completions", "embeddings"):
@@ -149,7 +150,8 @@ class PropertyDriver:
         return self.result
 
     def _run(self) -> None:
-        # The workers' zygote starts first: it loads schemathesis while this run chooses its operations.
+        # The workers' zygote starts first: it loads schemathesis while this run chooses its operations. The
+        # hand-built worker has a wire per thread, and one for schemathesis' probes (they hold a slot).
         workers = Workers(self.client.policy, self._admission, hypothesis_storage(), hand_wires=self.workers + 1)
         try:
             self._run_with(workers)
@@ -225,7 +227,6 @@ class PropertyDriver:
     def _cleanup(self) -> None:
         """Delete files we stored on the provider (the happy path deletes its own; generated uploads too),
         side by side."""
-
         policy = self.client.policy
         label = policy.current_label()  # sent for the property run's probe
 

@@ -42,6 +42,7 @@ import conformance
 from conformance.property.protocol import (
     FUZZ,
     HAND,
+    MAX_WIRES,
     PID,
     Fuzzed,
     HandDone,
@@ -128,7 +129,7 @@ class Workers:
         """Ask the zygote for a worker with ``wires`` requests in flight at most; its sockets (the control
         one, then the wires) once sent, or closed when the zygote is gone."""
         control, control_end = socket.socketpair()
-        pairs = [socket.socketpair() for _ in range(wires)]
+        pairs = [socket.socketpair() for _ in range(min(wires, MAX_WIRES))]
         ends = [control_end, *(end for _, end in pairs)]
         try:
             socket.send_fds(self._zygote, [role], [end.fileno() for end in ends])

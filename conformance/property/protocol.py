@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 _LENGTH: Final = struct.Struct("!Q")
 PID: Final = struct.Struct("!q")  # the zygote's answer to a fork: the worker's pid (0: not forked)
 HAND, FUZZ = b"hand", b"fuzz"  # the role of a worker the run asks the zygote for
+MAX_WIRES: Final = 16  # a worker's requests in flight at most
 
 
 @dataclass(frozen=True)

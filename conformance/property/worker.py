@@ -1,14 +1,20 @@
-"""A worker process of a property run: schemathesis' engine over one operation at a time, every request sent
-by the run (:mod:`conformance.property.relay`), every answer judged here into plain findings.
+"""The worker processes of a property run: the zygote, and the workers it forks.
 
-Started by :class:`~conformance.property.pool.Workers` as ``python -c`` with two socket pairs (see
-:mod:`conformance.property.protocol`). Everything it needs is imported before the first operation: the
-constants of the local modules loaded when Hypothesis generates are part of what it generates from, so
-the same set must be loaded for every operation in every worker (a module loaded later is reported as
-the run's error). Each operation gets an engine of its own over a schema of that operation alone, with
-one engine worker and no probing phase (the run sent the capability probes once and says what they
-found); schemathesis derives its seed from the run's seed and the operation's label, so its cases do not
-depend on the worker or on what ran before it.
+The zygote (:func:`main`, started by :class:`~conformance.property.pool.Workers` as ``python -c`` with a
+socket to the run) loads everything once, warms schemathesis and Hypothesis up by fuzzing one operation
+with nothing sent, and forks a worker for each set of sockets the run hands it (see
+:mod:`conformance.property.protocol`): the hand-built worker (:class:`~conformance.property.hand_run.
+HandRun`), and the fuzzing workers, which run schemathesis' engine over one operation at a time
+(:class:`OperationFuzz`), every request sent by the run (:mod:`conformance.property.relay`), every answer
+judged here into plain findings.
+
+Everything a fuzzing worker needs is loaded before it is forked: the constants of the local modules
+loaded when Hypothesis generates are part of what it generates from, so the same set must be loaded for
+every operation in every worker (a module loaded later is reported as the run's error). Each operation
+gets an engine of its own over a schema of that operation alone, with one engine worker and no probing
+phase (the hand-built worker sent the capability probes once, and the run says what they found);
+schemathesis derives its seed from the run's seed and the operation's label, so its cases do not depend
+on the worker or on what ran before it.
 """
 
 from __future__ import annotations
@@ -32,7 +38,17 @@ from schemathesis.engine.run import Phase, PhaseName, PhaseSkipReason
 from conformance.property.evidence import case_mode, describe, interaction_evidence, is_network_error, judged_elsewhere
 from conformance.property.hand_run import HandRun
 from conformance.property.hooks import CaseHooks, hooked, unhooked
-from conformance.property.protocol import HAND, PID, Fuzzed, HandSetup, Judge, Setup, recv_message, send_message
+from conformance.property.protocol import (
+    HAND,
+    MAX_WIRES,
+    PID,
+    Fuzzed,
+    HandSetup,
+    Judge,
+    Setup,
+    recv_message,
+    send_message,
+)
 from conformance.property.relay import RelayAdapter
 from conformance.property.results import Fragment, PropertyFailure, classify
 from conformance.property.spec import load_spec, operations, subset
@@ -41,7 +57,7 @@ from conformance.target import Target
 from conformance.transport.exchange import Redactor
 
 _WATCH_S = 0.5  # how often a worker looks whether its run is still there
-_MAX_FDS = 17  # a worker's control socket and up to 16 wires
+_MAX_FDS = 1 + MAX_WIRES  # a worker's control socket and its wires
 
 
 class OperationFuzz(CaseHooks):
