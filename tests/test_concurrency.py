@@ -15,8 +15,8 @@ from tests.suite_runs import outcomes, score
 @pytest.mark.parametrize("fault", [None, "stream-no-done"], ids=["clean", "stream-no-done"])
 def test_one_request_at_a_time_gives_the_same_verdicts(reference_server: ReferenceServer, fault: str | None) -> None:
     url = reference_server.fault_base_url(fault) if fault else reference_server.base_url
-    # Back to back in the same process: Hypothesis draws from the constants of the local modules loaded so
-    # far, so a property run's cases (and request count) can differ after other tests import more.
+    # The property run's cases come from worker processes with a fixed set of imports: the same whatever
+    # the concurrency and whatever this process loaded (tests/test_property_workers.py).
     side_by_side = score(url, TEST_KEY)
     one_at_a_time = score(url, TEST_KEY, concurrency=1)
     assert side_by_side["target"]["limits"]["concurrency"] == 4

@@ -1,9 +1,13 @@
-"""Property tests: schemathesis runs ``spec/openapi.yaml`` against the target, once per suite run, through
-the run's one transport policy.
+"""Property tests: schemathesis runs ``spec/openapi.yaml`` against the target, once per suite run, in worker
+processes whose every request goes through the run's one transport policy.
 
 * :mod:`.driver` -- the run (:class:`PropertyDriver`; the ``property_run`` probe is in conformance/probes/property.py);
-* :mod:`.hand_built` -- the hand-built cases (happy paths, edge values, auth probes) and their judging;
-* :mod:`.wire` -- schemathesis' requests sent through the policy;
+* :mod:`.pool`, :mod:`.worker` -- the worker processes: a zygote, the fuzzing workers (an engine per
+  operation) and the hand-built worker (:mod:`.hand_run`: happy paths, edge values, auth probes, with
+  :mod:`.hand_built` and :mod:`.judging`);
+* :mod:`.relay`, :mod:`.protocol`, :mod:`.wire` -- the workers' requests sent by the run's policy, and
+  what the run and its workers say to each other;
+* :mod:`.hooks` -- a schema's hooks (admission, shaping); :mod:`.verdicts` -- our own rules on an answer;
 * :mod:`.spec` -- the description, the covered operations, request data and the edge cases;
 * :mod:`.results` -- findings, their classes and our own rules; :mod:`.evidence` -- their evidence.
 """

@@ -1,11 +1,9 @@
 """How schemathesis and Hypothesis are set up for a property run: the configuration (fixed seed, few
-examples, the checks we switch off and why) and where Hypothesis keeps its caches."""
+examples, the checks we switch off and why) and where the workers' Hypothesis keeps its caches."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -31,6 +29,9 @@ DISABLED_CHECKS: Final = (
     # Needs several identities.
     "object_level_authorization",
 )
+# schemathesis' capability probes (its engine's probing phase: a NUL byte in a header, unsafe characters in
+# a path), sent once per run by the hand-built worker (tests/test_property_workers.py checks the count).
+ENGINE_PROBES: Final = 2
 # Kept visible in reproducers: schemathesis' defaults ("token", "key") would also hide `max_tokens`.
 # The key itself is removed by our Redactor in any case.
 SENSITIVE_MARKERS: Final = ("authorization", "api_key", "api-key", "secret", "password", "passwd", "credential")
@@ -61,6 +62,8 @@ def schemathesis_config(target: Target, operations: dict[str, dict[str, Any]], l
         "continue-on-failure": True,  # one finding must not hide the next (research §4.16)
         # One engine worker: with more, schemathesis 4.32 now and then generated no case at all for
         # an operation (POST /completions, reported a success) -- a run must not depend on timing.
+        # Hypothesis is not safe in threads on CPython 3.11 (its AST parsing, gh-106905); operations go
+        # side by side in worker processes instead (conformance/property/pool.py).
         "workers": 1,
         "headers": headers,
         "generation": {
@@ -94,24 +97,12 @@ def schemathesis_config(target: Target, operations: dict[str, dict[str, Any]], l
     return schemathesis.Config.from_dict(data)
 
 
-@contextlib.contextmanager
-def hypothesis_home() -> Iterator[None]:
-    """Keep Hypothesis' caches out of the user's working directory during the run.
-
-    Hypothesis writes ``.hypothesis/`` (constants and unicode caches) into the cwd even with its
-    example database off; a suite scoring a provider has no business there. Unless the user chose a
-    place (HYPOTHESIS_STORAGE_DIRECTORY, or a home set in code), a per-user cache directory is used
-    for the run and the previous setting is restored afterwards.
-    """
-    from hypothesis import configuration
-
-    current = configuration.storage_directory(intent_to_write=False).home_directory
-    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY") or current != Path.cwd() / ".hypothesis":
-        yield
-        return
+def hypothesis_storage() -> Path:
+    """Where the workers keep Hypothesis' caches (its constants and unicode caches; the example database is
+    off): HYPOTHESIS_STORAGE_DIRECTORY if set, else a per-user cache directory -- never Hypothesis' default,
+    ``.hypothesis/`` in the working directory, where a suite scoring a provider has no business."""
+    where = os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY")
+    if where:
+        return Path(where)
     cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    configuration.set_hypothesis_home_dir(cache_home / "oai-conformance" / "hypothesis")
-    try:
-        yield
-    finally:
-        configuration.set_hypothesis_home_dir(None)
+    return cache_home / "oai-conformance" / "hypothesis"

@@ -1,18 +1,22 @@
 """Property tests: schemathesis runs ``spec/openapi.yaml`` against the target, once per suite run.
 
-A run has three parts, all sent through schemathesis so that its checks judge every answer:
+A run has three parts, all sent through schemathesis so that its checks judge every answer, all in
+worker processes forked from one zygote (:mod:`conformance.property.pool`), every request of theirs sent
+by this run's one transport policy (:mod:`conformance.property.relay`): this process orchestrates and
+never loads schemathesis or Hypothesis itself.
 
 1. **happy paths** -- one hand-built, valid request per operation (a file is uploaded and fine-tune
    jobs are created so that the file and fine-tune operations have real ids), so that "the operation
    works" never depends on luck, and so that a capability the provider honestly declines (every
    answer a 404 or 501 with the error envelope) is recognised and left out, as the hand-written
-   checks report it UNSUPPORTED;
+   checks report it UNSUPPORTED (:mod:`conformance.property.hand_run`, in the hand-built worker);
 2. **generated cases** -- the schemathesis engine (the one its CLI drives) fuzzes every remaining
    operation with a fixed seed and a few examples each, positive and negative, with the built-in
-   checks on except :data:`DISABLED_CHECKS`;
+   checks on except :data:`DISABLED_CHECKS`: an engine per operation (:mod:`conformance.property.worker`),
+   several workers side by side, the findings taken in the order of the operations;
 3. **edge values** -- the documented limits (:data:`EDGE_CASES`: ``max_tokens`` -1 and 0, ``n`` 0,
    ``logprobs`` 6, image ``n`` 11, an unknown image size), which random generation essentially never
-   hits (shared/research/schemathesis.md §3.4, bug C).
+   hits (shared/research/schemathesis.md §3.4, bug C); they go out beside the generated cases.
 
 Our own checks judge every answer too: the error envelope on every 4xx, no 5xx for a client's
 mistake, and every operation reaching a 2xx at least once (a run that only ever got 401 or 404 must
@@ -27,56 +31,41 @@ value by another valid one, so a case stays positive or negative. schemathesis n
 in responses (it would cancel or delete real jobs and files), fine-tune jobs are cancelled before
 they train, and uploaded files are deleted again. 429 and 503 answers to hand-built requests are
 waited for and sent again by the run's one transport policy, which every request of the property run
-goes through (:mod:`conformance.property.wire`); generated requests still answered 429 are not judged.
+goes through; generated requests still answered 429 are not judged. A spent share or a provider gone
+silent stops every worker.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
 from conformance.builders import model_ids
 from conformance.core.results import Evidence  # noqa: F401 - re-exported for the evidence of findings
-from conformance.property.config import hypothesis_home, schemathesis_config
-from conformance.property.evidence import (
-    case_mode,
-    describe,
-    interaction_evidence,
-    is_network_error,
-    json_field,
-    judged_elsewhere,
-)
-from conformance.property.hand_built import Sent, Stop
-from conformance.property.judging import Judging
-from conformance.property.results import (
-    ENVELOPE,
-    INVALID_INPUT,
-    VALID_5XX,
-    PropertyFailure,
-    PropertyRun,
-    classify,
-    envelope_problem,
-)
-from conformance.property.spec import FILE_FIELDS, claimed, is_multipart, load_spec, operations, shape_body, subset
-from conformance.property.wire import through_policy
+from conformance.property.config import ENGINE_PROBES, hypothesis_storage
+from conformance.property.pool import WorkerLost, Workers
+from conformance.property.protocol import HandReady, HandSetup, Judge, Setup
+from conformance.property.results import PropertyRun
+from conformance.property.spec import claimed, load_spec, operations
 from conformance.transport.breaker import ANYWHERE
 from conformance.transport.limits import BudgetExhausted
 from conformance.transport.policy import Share
 
 if TYPE_CHECKING:
-    from schemathesis.core.transport import Response as StResponse
-    from schemathesis.generation.case import Case
-
     from conformance.engine import RunState
     from conformance.transport.exchange import Redactor
 
 BUDGET_SHARE: Final = 0.6
-_RUN_KEY: Final = "x-oai-conformance-run"
+# About what a worker spends generating, sending and judging one request of its engine (CPU, 2 cores):
+# with answers this slow, a second worker per core keeps it busy while the first waits.
+GENERATION_S: Final = 0.02
 
 
-class PropertyDriver(Judging):
+class PropertyDriver:
     """One property run against one target."""
 
     def __init__(self, state: RunState) -> None:
@@ -89,16 +78,12 @@ class PropertyDriver(Judging):
         self.share = Share(0, "")  # the property run's part of the request budget, charged by the policy
         self.models: dict[str, str] = {}
         self.operations: dict[str, dict[str, Any]] = {}  # label -> operation of the description
-        self.schema: Any = None
-        self.sent: list[Sent] = []
-        self.hand_built: set[int] = set()  # ids of hand-built cases: charged, never reshaped
         self.auth_probed: set[str] = set()
         self.uploaded: list[str] = []
-        # Hand-built requests in flight at once: half the run's concurrency limit (the rest of the suite
-        # sends its probes beside the property run); the policy holds a slot for each.
-        self.workers = max(1, self.target.concurrency // 2)
-        self._local = threading.local()  # the hand-built cases of the task a worker thread runs
-        self._edges_sent: set[str] = set()
+        # Requests in flight at once (hand-built ones, and the most fuzzing workers): the run's concurrency
+        # limit. The rest of the suite sends its probes beside in the same slots; the property run is the
+        # longest part of a run, so it waits for none of them.
+        self.workers = max(1, self.target.concurrency)
 
     # -- configuration ----------------------------------------------------------------------------
 
@@ -132,74 +117,23 @@ class PropertyDriver(Judging):
                 # No model for it: the hand-written checks report that SKIP or UNSUPPORTED.
                 del self.operations[label]
 
-    def _load(self, spec: dict[str, Any], labels: set[str]) -> Any:
-        import schemathesis
+    # -- admission ---------------------------------------------------------------------------------------
 
-        selected = subset(spec, labels)
-        selected[_RUN_KEY] = id(self)
-        config = schemathesis_config(self.target, self.operations, labels)
-        schema = schemathesis.openapi.from_dict(selected, config=config)
-        shape_files = self._shape_files
-
-        # A map_body hook of this schema only; schemathesis annotates hook functions, which a bound
-        # method does not allow.
-        def map_body(context: Any, body: Any) -> Any:
-            return shape_files(context, body)
-
-        schema.hook(map_body)
-        driver = self
-
-        def after_network_error(context: Any, case: Case, request: Any) -> None:
-            with driver.lock:
-                driver.result.unanswered.append(f"{case.operation.label}: no answer within {driver.target.timeout:g} s")
-
-        schema.hook(after_network_error)
-        # Every request of the schema goes through the run's policy (budget and share, breaker, backoff...).
-        return through_policy(schema, self.client.policy, self.share)
-
-    # -- hooks ----------------------------------------------------------------------------------------
-
-    def before_call(self, case: Case) -> None:
-        """Stop the run when the property run's share (with room for the probes its checks send) is spent or
-        the provider went silent everywhere; shape generated JSON bodies (schemathesis' worker thread).
-        The policy charges and sends the request."""
-        label = case.operation.label
+    def _admission(self, method: str, url: str, reserve: int) -> str | None:
+        """Why the run stops instead of sending a case (its share, with room for ``reserve`` requests its
+        checks send after it, is spent; the provider went silent everywhere), or None to send it."""
         everywhere = self.client.breaker.dead_for(ANYWHERE)
         if everywhere:
             self.result.blocked = everywhere
-            raise Stop(everywhere)
+            return everywhere
         with self.lock:
-            # The first authenticated 2xx of an operation makes ignored_auth send two probes (no key, a
-            # wrong key) that pass no hook: keep room for them.
-            reserve = 2 if self.target.api_key and label not in self.auth_probed else 0
             if not self.share.room(1 + reserve):
                 self.result.budget = self.share.why
-                raise Stop(self.result.budget)
-        operation = self.operations.get(label, {})
-        if id(case) in self.hand_built or not isinstance(case.body, dict) or is_multipart(operation):
-            return
-        shape_body(case.body, operation.get("x-capability", ""), self.models, self.target.max_tokens)
+                return self.result.budget
+        return None
 
-    def _shape_files(self, context: Any, body: Any) -> Any:
-        """Shape generated multipart bodies: real files instead of random bytes, and the same model and
-        ``n`` limits as JSON bodies.
-
-        It runs as map_body, when a case is generated and before schemathesis records whether it is
-        valid: an edit in before_call makes it revalidate the body, and it calls every body holding
-        binary data invalid (a positive case would turn negative). The coverage phase, which skips
-        map_* hooks, is off.
-        """
-        from schemathesis.transport.serialization import Binary
-
-        operation = getattr(context, "operation", None)
-        spec = self.operations.get(operation.label, {}) if operation is not None else {}
-        if not isinstance(body, dict) or not is_multipart(spec):
-            return body
-        for name, make in FILE_FIELDS.items():
-            if isinstance(body.get(name), bytes | str):
-                body[name] = Binary(make())
-        shape_body(body, spec.get("x-capability", ""), self.models, self.target.max_tokens)
-        return body
+    def _stopped(self) -> bool:
+        return bool(self.result.budget or self.client.breaker.dead_for(ANYWHERE))
 
     # -- the run ----------------------------------------------------------------------------------------
 
@@ -207,20 +141,24 @@ class PropertyDriver(Judging):
         started = time.monotonic()
         try:
             self._run()
-        except Stop:
-            pass
-        except Exception as exc:  # a crash of schemathesis or of this module is ours, never the provider's
+        except Exception as exc:  # a crash of this module is ours, never the provider's
             self.result.errors.append(self.redact(f"{type(exc).__name__}: {exc}"))
         finally:
-            _DRIVERS.pop(id(self), None)
             self._cleanup()
             self.result.duration_s = time.monotonic() - started
             self.result.requests = self.share.spent
         return self.result
 
     def _run(self) -> None:
-        from schemathesis.engine.run.probes import PROBES
+        # The workers' zygote starts first: it loads schemathesis while this run chooses its operations. The
+        # hand-built worker has a wire per thread, and one for schemathesis' probes (they hold a slot).
+        workers = Workers(self.client.policy, self._admission, hypothesis_storage(), hand_wires=self.workers + 1)
+        try:
+            self._run_with(workers)
+        finally:
+            workers.close()
 
+    def _run_with(self, workers: Workers) -> None:
         spec = load_spec()
         self._select(spec)
         self.result.operations = tuple(self.operations)
@@ -230,164 +168,76 @@ class PropertyDriver(Judging):
         remaining = self.target.max_requests - self.client.usage.requests
         allowance = min(remaining, int(self.target.max_requests * BUDGET_SHARE))
         self.share = Share(allowance, f"the property run's share of the request budget ({allowance}) was spent")
-        if allowance < len(PROBES) + 2 * len(self.operations):
+        if allowance < ENGINE_PROBES + 2 * len(self.operations):
             self.result.skipped = f"the request budget leaves {max(allowance, 0)} requests for a property run"
             return
-        _DRIVERS[id(self)] = self
-        self.schema = self._load(spec, set(self.operations))
-        declined: set[str] = set()
+        hand_setup = HandSetup(self.target, self.operations, self.models, self.workers)
         try:
-            self._happy_paths()
-            declined = self._declined()
-            self.result.declined = tuple(sorted(declined))
-            fuzzed = {label for label, op in self.operations.items() if op.get("x-capability") not in declined}
-            # The engine's two capability probes go out on a session of its own, before any hook runs:
-            # the one way around the policy, paid up front.
-            self.client.count_sent(len(PROBES))
-            with self.lock:
-                self.share.spent += len(PROBES)
-            self._fuzz(self._load(spec, fuzzed))
-            self._edge_cases(declined)
-        except Stop:
-            pass  # the budget is spent: what was answered is still judged below
-        with contextlib.suppress(Stop):  # the auth probes of the happy paths may find the budget spent
-            self._judge_sent(declined)
-        if not self.result.budget:
-            # A run cut short proves nothing about the operations it did not reach.
-            self._reachability(declined)
-
-    def _fuzz(self, schema: Any) -> None:
-        from schemathesis.engine import events, from_schema
-
-        stream = from_schema(schema).execute()
-        for event in stream:
-            if isinstance(event, events.ScenarioFinished):
-                self._scenario(event.recorder)
-            elif isinstance(event, events.NonFatalError | events.FatalError):
-                error = event.value if isinstance(event, events.NonFatalError) else event.exception
-                try:
-                    self._refused(error)
-                except Stop:
-                    stream.stop()
-                    continue
-                if not is_network_error(error):
-                    self.result.errors.append(self.redact(describe(event)))
-                # else: the provider's silence, booked by the policy and its breaker
-            if self.result.budget or self.client.breaker.dead_for(ANYWHERE):
-                stream.stop()
-
-    # -- generated cases -----------------------------------------------------------------------------
-
-    def _scenario(self, recorder: Any) -> None:
-        """Judge one operation's generated answers and sort schemathesis' findings into classes."""
-        for case_id, interaction in recorder.interactions.items():
-            node = recorder.cases.get(case_id)
-            if node is None:
-                continue
-            case, response = node.value, interaction.response
-            if node.parent_id is not None:
-                # A request a check sent (ignored_auth's probes): it went around our hook (not the policy).
-                self.auth_probed.add(case.operation.label)
-            if response is None:
-                continue
-            self.result.judge_answer()
-            self._judge(case, response, mode=case_mode(case), kind="generated")
-            self._after_answer(case, response)
-        for case_id, nodes in recorder.checks.items():
-            interaction = recorder.interactions.get(case_id)
-            response = interaction.response if interaction is not None else None
-            if response is not None and response.status_code == 429:
-                continue  # "later" says nothing about the rule a check was testing
-            for check in nodes:
-                info = check.failure_info
-                klass = classify(info.failure.code, info.failure.message) if info is not None else None
-                if info is None or klass is None or judged_elsewhere(klass, response):
-                    continue
-                self.result.add(
-                    PropertyFailure(
-                        klass=klass,
-                        code=info.failure.code,
-                        title=self.redact(info.failure.title),
-                        message=self.redact(info.failure.message),
-                        operation=info.failure.operation or recorder.label,
-                        reproduce=self.redact(info.code_sample),
-                        evidence=None if interaction is None else interaction_evidence(self.client.policy, interaction),
-                    )
-                )
-
-    def _judge(self, case: Case, response: StResponse, *, mode: str | None, kind: str) -> None:
-        """Our own checks on one answer: reachability, the error envelope, no 5xx for a client's mistake."""
-        status = response.status_code
-        if kind == "edge":
-            self._judge_edge(case, response)
+            hand = workers.hand(hand_setup, self.share)
+            ready = self._happy(hand.happy())
+            if not ready.stopped and not self.result.budget:
+                # The edge values go out beside the generated cases (neither depends on the other), or
+                # after them when the run sends one request at a time.
+                beside = self.workers > 1
+                if beside:
+                    hand.edges()
+                self._fuzz(workers, ready)
+                if not beside and not self.result.budget:
+                    hand.edges()
+            judge = Judge(
+                frozenset(self.auth_probed), frozenset(self.result.reached), self.result.budget, self.result.blocked
+            )
+            done = hand.finish(judge)
+        except WorkerLost as lost:
+            self.result.errors.append(self.redact(str(lost)))
             return
-        if 200 <= status < 300 and kind != "auth":
-            self.result.reached.add(case.operation.label)
-        if 400 <= status < 500:
-            self.result.judge(ENVELOPE)
-            problem = envelope_problem(response.content)
-            if problem:
-                self.result.add(
-                    self._finding(ENVELOPE, "OAI-ENVELOPE", "4xx without the error envelope", problem, case, response)
-                )
-        if status == 429:
-            return
-        invalid = mode == "negative"
-        self.result.judge(INVALID_INPUT if invalid else VALID_5XX)
-        if status >= 500:
-            if invalid:
-                title, expected = "Server error for a client's mistake", "a 4xx naming the mistake"
-            else:
-                title, expected = "Server error on valid input", "a 2xx, or a documented 4xx"
-            message = f"Received: {status}\nExpected: {expected}"
-            klass = INVALID_INPUT if invalid else VALID_5XX
-            self.result.add(self._finding(klass, "ST101", title, message, case, response))
+        self.result.absorb(done.found)
+        self.result.edge_cases = done.edge_cases
+        self.uploaded.extend(done.uploaded)
 
-    def _after_answer(self, case: Case, response: StResponse) -> None:
-        """Book a file an answer stored (deleted at the end of the run); the policy booked its tokens."""
-        if not 200 <= response.status_code < 300:
-            return
-        if case.operation.label == "POST /files":
-            file_id = json_field(response, "id")
-            if file_id:
-                self.uploaded.append(file_id)
+    def _happy(self, ready: HandReady) -> HandReady:
+        self.result.absorb(ready.found)
+        self.result.declined = ready.declined
+        # schemathesis' capability probes went around the policy (a session of their own): charged now.
+        self.client.count_sent(ready.engine_probes)
+        with self.lock:
+            self.share.spent += ready.engine_probes
+        return ready
+
+    def _fuzz(self, workers: Workers, ready: HandReady) -> None:
+        """The generated cases of every operation of a capability not declined, by as many workers as the
+        provider's speed calls for; taken in the order of the operations."""
+        labels = [label for label, op in self.operations.items() if op.get("x-capability") not in ready.declined]
+        chosen = {label: self.operations[label] for label in labels}
+        setup = Setup(self.target, chosen, self.models, ready.null_byte_refused, ready.unsafe_path_refused)
+        count = self._fuzzers(ready.fastest_s)
+        for fuzzed in workers.fuzz(setup, labels, self._stopped, count=count, share=self.share):
+            self.result.absorb(fuzzed.found)
+            if fuzzed.auth_probed:
+                self.auth_probed.add(fuzzed.label)
+            self.uploaded.extend(fuzzed.uploaded)
+
+    def _fuzzers(self, latency: float) -> int:
+        """How many workers fuzz side by side: one per core while generating cases keeps them busy, more
+        the longer the provider takes to answer (``latency``: its quickest answer to a happy path), within
+        :attr:`workers`. The cases are the same however many there are."""
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return max(1, min(self.workers, max(cores, round(1 + latency / GENERATION_S))))
 
     def _cleanup(self) -> None:
-        """Delete files we stored on the provider (the happy path deletes its own; generated uploads too)."""
-        for file_id in list(self.uploaded):
-            with contextlib.suppress(Exception):
+        """Delete files we stored on the provider (the happy path deletes its own; generated uploads too),
+        side by side."""
+        policy = self.client.policy
+        label = policy.current_label()  # sent for the property run's probe
+
+        def delete(file_id: str) -> None:
+            with contextlib.suppress(Exception), policy.labelled(label):
                 self.client.request("DELETE", f"files/{file_id}")
 
-
-# -- the hook and the fixture ------------------------------------------------------------------------------
-
-_DRIVERS: dict[int, PropertyDriver] = {}
-_HOOK_LOCK = threading.Lock()
-_hook_installed = False
-
-
-def _install_hook() -> None:
-    """Register our ``before_call`` once per process. schemathesis dispatches ``before_call`` to global
-    hooks only; ours acts on the schemas of a running PropertyDriver and leaves any other alone."""
-    global _hook_installed
-    with _HOOK_LOCK:
-        if _hook_installed:
-            return
-        import schemathesis
-
-        @schemathesis.hook("before_call")
-        def _oai_conformance_before_call(context: Any, case: Case, kwargs: dict[str, Any]) -> None:
-            raw = getattr(case.operation.schema, "raw_schema", None)
-            key = raw.get(_RUN_KEY) if isinstance(raw, dict) else None
-            driver = _DRIVERS.get(key) if isinstance(key, int) else None
-            if driver is not None:
-                driver.before_call(case)
-
-        _hook_installed = True
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="oai-conformance-property-cleanup") as pool:
+            list(pool.map(delete, self.uploaded))
 
 
 def run_property_tests(state: RunState) -> PropertyRun:
     """The whole property run against ``state``'s target."""
-    _install_hook()
-    with hypothesis_home():
-        return PropertyDriver(state).run()
+    return PropertyDriver(state).run()

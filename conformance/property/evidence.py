@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from conformance.core.results import Evidence
 from conformance.property.results import SCHEMA, STATUS, PropertyFailure, envelope_problem
+from conformance.transport.auth import auth_kind
 from conformance.transport.exchange import EXCERPT_CHARS, request_fields
 
 if TYPE_CHECKING:
     from schemathesis.core.transport import Response as StResponse
     from schemathesis.generation.case import Case
 
-    from conformance.transport.policy import Policy
+    from conformance.transport.exchange import Redactor
 
 # Response headers shown in evidence (the rest is noise: date, server).
 _SHOWN_HEADERS: Final = (
@@ -30,7 +31,8 @@ _SHOWN_HEADERS: Final = (
 
 
 def finding(
-    policy: Policy,
+    redact: Redactor,
+    api_key: str | None,
     klass: str,
     code: str,
     title: str,
@@ -38,12 +40,11 @@ def finding(
     case: Case,
     response: StResponse | None = None,
 ) -> PropertyFailure:
-    redact = policy.redact
     # The reproducer carries the credentials the request really had (a wrong key, or none), not the key's.
     if response is not None:
         auth = {k: v for k, v in response.request.headers.items() if k.lower() == "authorization"}
     else:
-        auth = {"Authorization": f"Bearer {policy.target.api_key}"} if policy.target.api_key else {}
+        auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     reproduce = ""
     with contextlib.suppress(Exception):
         reproduce = case.as_curl_command(headers=auth)
@@ -54,14 +55,15 @@ def finding(
         message=redact(message),
         operation=case.operation.label,
         reproduce=redact(reproduce),
-        evidence=response_evidence(policy, response) if response is not None else None,
+        evidence=response_evidence(redact, api_key, response) if response is not None else None,
     )
 
 
-def interaction_evidence(policy: Policy, interaction: Any) -> Evidence:
+def interaction_evidence(redact: Redactor, api_key: str | None, interaction: Any) -> Evidence:
     request, response = interaction.request, interaction.response
     return _evidence(
-        policy,
+        redact,
+        api_key,
         method=request.method,
         url=request.uri,
         request_headers=[(k, value) for k, values in request.headers.items() for value in values],
@@ -70,11 +72,12 @@ def interaction_evidence(policy: Policy, interaction: Any) -> Evidence:
     )
 
 
-def response_evidence(policy: Policy, response: StResponse) -> Evidence:
+def response_evidence(redact: Redactor, api_key: str | None, response: StResponse) -> Evidence:
     request = response.request
     body = request.body.encode() if isinstance(request.body, str) else request.body
     return _evidence(
-        policy,
+        redact,
+        api_key,
         method=str(request.method),
         url=str(request.url),
         request_headers=list(request.headers.items()),
@@ -84,7 +87,8 @@ def response_evidence(policy: Policy, response: StResponse) -> Evidence:
 
 
 def _evidence(
-    policy: Policy,
+    redact: Redactor,
+    api_key: str | None,
     *,
     method: str,
     url: str,
@@ -93,8 +97,8 @@ def _evidence(
     response: StResponse | None,
 ) -> Evidence:
     """The request whole, as it went through the policy (its headers, full body and auth kind, redacted),
-    and an excerpt of the answer that says how long it was."""
-    redact = policy.redact
+    and an excerpt of the answer that says how long it was. (Built in the property run's worker
+    processes too, where there is no policy: the redactor and the key are enough.)"""
     excerpt = None
     response_headers: dict[str, str] = {}
     size = None
@@ -114,7 +118,7 @@ def _evidence(
         response_headers=response_headers,
         body_excerpt=excerpt,
         elapsed_s=round(response.elapsed, 4) if response is not None else None,
-        auth=policy.auth_kind(request_headers),
+        auth=auth_kind(request_headers, api_key),
         body_bytes=size,
     )
 

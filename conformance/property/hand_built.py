@@ -1,6 +1,6 @@
 """The hand-built cases of a property run -- one valid request per operation, the documented edge values,
-the auth probes -- and how their answers are judged (a mixin of :class:`~conformance.property.driver.
-PropertyDriver`, whose state it uses)."""
+the auth probes -- sent by the run's hand-built worker (a mixin of :class:`~conformance.property.hand_run.
+HandRun`, whose state it uses)."""
 
 from __future__ import annotations
 
@@ -13,35 +13,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from conformance.builders import WRONG_KEY
 from conformance.core.catalogue import DECLARABLE_CAPABILITIES
 from conformance.expect import declines
-from conformance.property.evidence import (
-    case_body,
-    caused_by,
-    first_id,
-    is_network_error,
-    json_field,
-)
-from conformance.property.results import (
-    PropertyRun,
-    envelope_problem,
-)
+from conformance.property.evidence import case_body, first_id, is_network_error, json_field
+from conformance.property.hooks import CaseHooks
+from conformance.property.results import envelope_problem
 from conformance.property.spec import EDGE_CASES, MULTIPART, TRAINING_JSONL, EdgeCase, tiny_png
-from conformance.transport.limits import BudgetExhausted
-from conformance.transport.policy import NotSent
+from conformance.property.verdicts import Stop
 
 if TYPE_CHECKING:
     from schemathesis.core.transport import Response as StResponse
     from schemathesis.generation.case import Case
 
-    from conformance.target import Target
-    from conformance.transport.exchange import Redactor
-
 T = TypeVar("T")
 # Reads of a fine-tune job before giving up on it producing a model (the reference needs two).
 FINE_TUNE_READS = 3
-
-
-class Stop(Exception):
-    """Raised to end the run: a budget is spent, or the provider stopped answering."""
 
 
 @dataclass
@@ -54,40 +38,14 @@ class Sent:
     response: StResponse | None = None
 
 
-class HandBuilt:
-    """Sending and judging the hand-built cases; the driver provides the state below."""
+class HandBuilt(CaseHooks):
+    """Sending the hand-built cases; the hand-built worker provides the state below."""
 
-    target: Target
-    redact: Redactor
-    result: PropertyRun
-    operations: dict[str, dict[str, Any]]
-    models: dict[str, str]
     schema: Any
     sent: list[Sent]
-    hand_built: set[int]
-    auth_probed: set[str]
-    uploaded: list[str]
     workers: int
     _local: threading.local
     _edges_sent: set[str]
-
-    def _judge(self, case: Case, response: StResponse, *, mode: str | None, kind: str) -> None:
-        raise NotImplementedError
-
-    def _after_answer(self, case: Case, response: StResponse) -> None:
-        raise NotImplementedError
-
-    def _refused(self, exc: BaseException) -> None:
-        """Note why the policy sent nothing or stopped: a spent budget ends the run (raises Stop); an open
-        circuit breaker is the provider's silence."""
-        if caused_by(exc, Stop):
-            raise Stop(self.result.budget or self.result.blocked or "stopped") from None
-        for link in _chain(exc):
-            if isinstance(link, BudgetExhausted):
-                self.result.budget = self.result.budget or str(link)
-                raise Stop(self.result.budget) from None
-            if isinstance(link, NotSent):
-                self.result.blocked = str(link).removeprefix("not sent: circuit breaker open for ")
 
     def _send(self, label: str, **kwargs: Any) -> StResponse | None:
         """Send one hand-built case (see ``_send_case``); its answer, None when the operation is not
@@ -131,44 +89,40 @@ class HandBuilt:
         self._after_answer(case, sent.response)
         return sent
 
-    def _auth(self, key: str | None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {key}"} if key else {}
-
     def _in_parallel(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
         """Run independent sequences of hand-built cases side by side, ``self.workers`` at a time.
 
-        Each task sends its own cases in order; ``self.sent`` gets them in task order, as a sequential
-        run would have, so what is judged and kept does not depend on timing. A task that raised
-        (``Stop``: a budget is spent) raises here once every task has ended.
+        Each task sends its own cases in order; ``self.sent`` (or, called from such a task, the task's
+        own cases) gets them in task order, as a sequential run would have, so what is judged and kept
+        does not depend on timing. A task that raised (``Stop``: a budget is spent) raises here once every
+        task has ended.
         """
         if self.workers <= 1 or len(tasks) <= 1:
             return [task() for task in tasks]
 
-        policy = self.client.policy
-        label = policy.current_label()  # the workers send for the property run's probe
-
         def run(task: Callable[[], T]) -> tuple[T | None, list[Sent], Exception | None]:
             self._local.sent = sent = []
             try:
-                with policy.labelled(label):
-                    return task(), sent, None
+                return task(), sent, None
             except Exception as exc:
                 return None, sent, exc
             finally:
                 self._local.sent = None
 
+        caller = getattr(self._local, "sent", None)  # a task of an outer call: its cases, in order
         with ThreadPoolExecutor(self.workers, thread_name_prefix="oai-conformance-property") as pool:
             outcomes = list(pool.map(run, tasks))
         for _, sent, _ in outcomes:
-            self.sent.extend(sent)
+            (self.sent if caller is None else caller).extend(sent)
         failed = next((exc for _, _, exc in outcomes if exc is not None), None)
         if failed is not None:
             raise failed
         return [value for value, _, _ in outcomes]  # type: ignore[misc]
 
-    def _happy_paths(self) -> None:
+    def _happy_paths(self, *also: Callable[[], Any]) -> None:
         """One valid request per operation; the file and fine-tune operations get ids from an upload.
-        Independent operations go out side by side; the files and fine-tunes sequence in its order."""
+        Independent operations go out side by side (with ``also``, tasks of the caller's that send no
+        hand-built case); the files and fine-tunes sequence in its order."""
         chat, completion, embed = (self.models.get(c) for c in ("chat", "completions", "embeddings"))
         tokens = self.target.max_tokens
         send = self._send
@@ -205,7 +159,7 @@ class HandBuilt:
         tasks.append(lambda: send("POST /images/variations", body=variation, media_type=MULTIPART))
         tasks.append(self._engines)
         # The longest sequence first: the others fill the remaining workers while it runs.
-        self._in_parallel([self._files_and_fine_tunes, *tasks])
+        self._in_parallel([self._files_and_fine_tunes, *tasks, *also])
 
     def _engines(self) -> None:
         engine = first_id(self._send("GET /engines"))
@@ -215,12 +169,17 @@ class HandBuilt:
     def _files_and_fine_tunes(self) -> None:
         upload = {"file": TRAINING_JSONL, "purpose": "fine-tune"}
         file_id = json_field(self._send("POST /files", body=upload, media_type=MULTIPART), "id")
-        self._send("GET /files")
+        self._send("GET /files")  # before any fine-tune: a job that succeeds stores its results as a file
         if file_id:
             path = {"file_id": file_id}
-            self._send("GET /files/{file_id}", path_parameters=path)
-            self._send("GET /files/{file_id}/content", path_parameters=path)
-            self._fine_tunes(file_id)
+            # The reads of the file go out beside the fine-tunes that train on it; then it is deleted.
+            reads = ("GET /files/{file_id}", "GET /files/{file_id}/content")
+            self._in_parallel(
+                [
+                    lambda: [self._send(label, path_parameters=path) for label in reads],
+                    lambda: self._fine_tunes(file_id),
+                ]
+            )
             deleted = self._send("DELETE /files/{file_id}", path_parameters=path)
             if deleted is not None and 200 <= deleted.status_code < 300 and file_id in self.uploaded:
                 self.uploaded.remove(file_id)
@@ -232,12 +191,18 @@ class HandBuilt:
         which is deleted -- or, on a provider whose jobs really train, it is cancelled too."""
         first = json_field(self._send("POST /fine-tunes", body={"training_file": file_id}), "id")
         self._send("GET /fine-tunes")
+        # Job B is created once the list was read: its answer is the same whatever job B does.
+        self._in_parallel([lambda: self._first_job(first), lambda: self._second_job(file_id)])
+
+    def _first_job(self, first: str | None) -> None:
         if first:
             path = {"fine_tune_id": first}
             self._send("POST /fine-tunes/{fine_tune_id}/cancel", path_parameters=path)
             self._send("GET /fine-tunes/{fine_tune_id}", path_parameters=path)
             self._send("GET /fine-tunes/{fine_tune_id}/events", path_parameters=path)
             self._send("GET /fine-tunes/{fine_tune_id}/events", path_parameters=path, query={"stream": True})
+
+    def _second_job(self, file_id: str) -> None:
         if "DELETE /models/{model}" not in self.operations:
             return
         second = json_field(self._send("POST /fine-tunes", body={"training_file": file_id}), "id")
@@ -318,12 +283,3 @@ class HandBuilt:
         except Stop as stop:
             return sent, stop
         return sent, None
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    found: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(found) < 10 and current not in found:
-        found.append(current)
-        current = current.__cause__ or current.__context__
-    return found

@@ -1,15 +1,15 @@
 """How the answers to the hand-built cases are judged: our own checks and schemathesis' answer checks,
-the auth probes, and every operation reaching a 2xx (the step of :class:`~conformance.property.driver.
-PropertyDriver` after the sending)."""
+the auth probes, and every operation reaching a 2xx (the step of :class:`~conformance.property.hand_run.
+HandRun` once the generated cases are done)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from conformance.property.evidence import finding, judged_elsewhere
+from conformance.property.evidence import judged_elsewhere
 from conformance.property.hand_built import HandBuilt, Sent
-from conformance.property.results import AUTH, EDGE_VALUES, REACHABILITY, PropertyFailure, classify, envelope_problem
+from conformance.property.results import AUTH, EDGE_VALUES, REACHABILITY, classify
 
 if TYPE_CHECKING:
     from schemathesis.core.transport import Response as StResponse
@@ -73,24 +73,6 @@ class Judging(HandBuilt):
                 self.result.errors.append(self.redact(f"{name} crashed on {case.operation.label}: {exc}"))
         return found
 
-    def _judge_edge(self, case: Case, response: StResponse) -> None:
-        self.result.judge(EDGE_VALUES)
-        status = response.status_code
-        if 400 <= status < 500:
-            problem = envelope_problem(response.content)
-            if problem:
-                self.result.add(
-                    self._finding(
-                        EDGE_VALUES, "OAI-ENVELOPE", "4xx without the error envelope", problem, case, response
-                    )
-                )
-            return
-        title = (
-            "Server error for a documented invalid value" if status >= 500 else "A documented invalid value was served"
-        )
-        message = f"Received: {status}\nExpected: 400 with the error envelope"
-        self.result.add(self._finding(EDGE_VALUES, "OAI-EDGE", title, message, case, response))
-
     def _judge_auth(self, happy: Sent, sent: list[tuple[str, Sent]]) -> None:
         label = happy.label
         self.result.judge(AUTH)
@@ -134,8 +116,3 @@ class Judging(HandBuilt):
                     REACHABILITY, "OAI-UNREACHED", "The operation never answered 2xx", message, last.case, last.response
                 )
             )
-
-    def _finding(
-        self, klass: str, code: str, title: str, message: str, case: Case, response: StResponse | None = None
-    ) -> PropertyFailure:
-        return finding(self.client.policy, klass, code, title, message, case, response)

@@ -84,6 +84,29 @@ class PropertyRun:
         for klass in (SCHEMA, STATUS, CONTENT_TYPE):
             self.judge(klass)
 
+    def absorb(self, part: Fragment) -> None:
+        """Take in what one operation's generated cases found (in a worker), as if found here."""
+        for failure in part.added:
+            self.add(failure)
+        for klass, count in part.judged.items():
+            self.judge(klass, count)
+        self.reached |= part.reached
+        self.errors.extend(part.errors)
+        self.unanswered.extend(part.unanswered)
+        self.budget = self.budget or part.budget
+        self.blocked = self.blocked or part.blocked
+
+
+@dataclass
+class Fragment(PropertyRun):
+    """What one operation's generated cases found in a worker process: every finding in the order it was
+    found, for the run to add in the order of the operations (:meth:`PropertyRun.absorb`)."""
+
+    added: list[PropertyFailure] = field(default_factory=list)
+
+    def add(self, failure: PropertyFailure) -> None:
+        self.added.append(failure)
+
 
 _ENVELOPE_SHAPE: Final = 'Expected: {"error": {"message": "...", "type": "...", ...}}'
 

@@ -1,6 +1,7 @@
 """The one transport policy: every request of the run -- the suite's own probes, openai-python, openai-node
-(through :mod:`conformance.sdk.forwarder`) and schemathesis -- goes through :class:`Policy`, an httpx
-``BaseTransport`` wrapped around a real httpx client. It
+(through :mod:`conformance.sdk.forwarder`) and schemathesis (its worker processes' requests through
+:mod:`conformance.property.relay`) -- goes through :class:`Policy`, an httpx ``BaseTransport`` wrapped
+around a real httpx client. It
 
 * locks the key to the target's origin: a request for another origin that carries credentials is
   refused (:class:`LeftOrigin`) before a byte is sent;
