@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import conformance
+
 PACKAGE = Path(__file__).resolve().parent.parent / "conformance"
 MAX_LINES = 500
 # Where a file may exceed MAX_LINES: none today. A data table would be listed here with its reason.
@@ -122,3 +124,16 @@ def test_checks_probes_and_faults_mirror_each_other() -> None:
     assert probes - {"base", "endpoints"} <= checks
     # One set of faults breaks both official clients; the parse() oracle sees the faults of the areas it drives.
     assert checks - {"sdk_node", "sdk_parse"} <= faults
+
+
+def test_every_package_is_installed() -> None:
+    """pyproject lists the packages by name: a new one left out installs a CLI that fails on import
+    (the tests run from the checkout and would not notice)."""
+    import tomllib
+
+    root = Path(conformance.__file__).resolve().parent
+    found = {".".join(("conformance", *init.parent.relative_to(root).parts)) for init in root.rglob("__init__.py")}
+    listed = set(
+        tomllib.loads((root.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    )
+    assert found - listed == set(), f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"
