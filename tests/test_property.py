@@ -285,6 +285,15 @@ def test_a_declared_capability_set_is_all_that_runs(reference_server: ReferenceS
     assert not run.failures
 
 
+def test_a_declared_capability_the_provider_declines_is_left_out_as_the_checks_leave_it(
+    reference_server: ReferenceServer,
+) -> None:
+    base_url = reference_server.fault_base_url("images-unsupported-404")
+    run, _ = property_run(base_url, capabilities="images", profile="extended")
+    assert run.declined == ("images",)
+    assert not run.failures
+
+
 def test_without_a_key_the_auth_class_is_not_judged(keyless_server: ReferenceServer) -> None:
     run, _ = property_run(keyless_server.base_url, api_key="")
     assert not run.failures

@@ -220,11 +220,10 @@ class HandBuilt(CaseHooks):
             self._send("POST /fine-tunes/{fine_tune_id}/cancel", path_parameters=path)
 
     def _declined(self) -> set[str]:
-        """Capabilities the provider honestly declines: not declared by the user, and every hand-built
-        request for them an honest refusal by the one rule (conformance.expect.declines; the hand-written
-        checks report these UNSUPPORTED; the property run leaves them out)."""
-        if getattr(self.target, "capabilities", None) is not None:
-            return set()
+        """Capabilities the provider honestly declines: every hand-built request for them an honest refusal
+        by the one rule (conformance.expect.declines; the hand-written checks report these UNSUPPORTED; the
+        property run leaves them out) -- also when the user declared them (--capabilities), as the
+        hand-written checks then apply the same rule."""
         answers: dict[str, list[StResponse | None]] = {}
         for sent in self.sent:
             capability = self.operations[sent.label].get("x-capability", "")
