@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any, Final
@@ -175,3 +177,18 @@ def is_parse_error(error: ApiError) -> bool:
 
 def is_validation_error(error: ApiError) -> bool:
     return error.status == 400 and not is_parse_error(error)
+
+
+def hung_up(receive: Receive) -> asyncio.Event:
+    """An event set when the client disconnects (after the body has been drained)."""
+    gone = asyncio.Event()
+
+    async def watch() -> None:
+        with contextlib.suppress(Exception):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        gone.set()
+
+    task = asyncio.ensure_future(watch())
+    task.add_done_callback(lambda _: gone.set())
+    return gone

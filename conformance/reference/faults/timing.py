@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._asgi import drain, on, send_start
+from ._asgi import drain, hung_up, on, send_start
 from ._registry import fault, variation
 
 NEVER_LONGER_S = 120.0  # a safety net: nothing here keeps a response open longer than this
@@ -197,15 +197,7 @@ def _every_stream_endless(value: ASGIApp, *, params: dict[str, float], **_: Any)
         if not _asks_stream(body):
             await value(scope, _replay(body, receive), send)
             return
-        gone = asyncio.Event()
-
-        async def watch() -> None:
-            with contextlib.suppress(Exception):
-                while (await receive())["type"] != "http.disconnect":
-                    pass
-            gone.set()
-
-        watcher = asyncio.ensure_future(watch())
+        gone = hung_up(receive)
         await send_start(send, 200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"})
         frame = _endless_chunk(scope.get("path", ""), int(time.time()))
         # Fast streams send 25 events a write (the suite's event cap stops them within moments).
@@ -215,7 +207,6 @@ def _every_stream_endless(value: ASGIApp, *, params: dict[str, float], **_: Any)
             while not gone.is_set() and time.monotonic() < stop_at:
                 await send({"type": "http.response.body", "body": frame * batch, "more_body": True})
                 await asyncio.sleep(params["interval"])
-        watcher.cancel()
 
     return middleware
 

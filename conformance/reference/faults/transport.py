@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._asgi import answer, drain, request_header, rewriting, send_start
+from ._asgi import answer, drain, hung_up, request_header, rewriting, send_start
 from ._registry import fault, variation
 
 PROBE_HEADER = b"x-oai-conformance-probe"
@@ -46,21 +46,6 @@ def _for_probe(app: ASGIApp, requirement: str, handler: Handler) -> ASGIApp:
             await app(scope, receive, send)
 
     return middleware
-
-
-def _hung_up(receive: Receive) -> asyncio.Event:
-    """An event set when the client disconnects (after the body has been drained)."""
-    gone = asyncio.Event()
-
-    async def watch() -> None:
-        with contextlib.suppress(Exception):
-            while (await receive())["type"] != "http.disconnect":
-                pass
-        gone.set()
-
-    task = asyncio.ensure_future(watch())
-    task.add_done_callback(lambda _: gone.set())
-    return gone
 
 
 async def _captured(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, dict[str, str], bytes]:
@@ -93,7 +78,7 @@ def _never_answers(value: ASGIApp, **_: Any) -> ASGIApp:
     async def hang(scope: Scope, receive: Receive, send: Send) -> None:
         await drain(receive)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_hung_up(receive).wait(), NEVER_LONGER_S)
+            await asyncio.wait_for(hung_up(receive).wait(), NEVER_LONGER_S)
 
     return _for_probe(value, "TRANSPORT-001", hang)
 
@@ -108,7 +93,7 @@ def _never_answers(value: ASGIApp, **_: Any) -> ASGIApp:
 def _byte_at_a_time(value: ASGIApp, **_: Any) -> ASGIApp:
     async def trickle(scope: Scope, receive: Receive, send: Send) -> None:
         status, headers, body = await _captured(value, scope, receive)
-        gone = _hung_up(receive)
+        gone = hung_up(receive)
         await send_start(send, status, {**headers, "content-length": str(len(body))})
         for index in range(len(body)):
             if gone.is_set():
@@ -130,7 +115,7 @@ def _byte_at_a_time(value: ASGIApp, **_: Any) -> ASGIApp:
 def _endless_stream(value: ASGIApp, **_: Any) -> ASGIApp:
     async def endless(scope: Scope, receive: Receive, send: Send) -> None:
         await drain(receive)
-        gone = _hung_up(receive)
+        gone = hung_up(receive)
         await send_start(send, 200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"})
         created = int(time.time())
         chunk = {
@@ -165,7 +150,7 @@ def _huge_body(value: ASGIApp, **_: Any) -> ASGIApp:
 
     async def flood(scope: Scope, receive: Receive, send: Send) -> None:
         await drain(receive)
-        gone = _hung_up(receive)
+        gone = hung_up(receive)
         await send_start(send, 200, {"content-type": "application/json", "content-length": str(HUGE_BODY_BYTES)})
         await send({"type": "http.response.body", "body": b'{"object":"list","data":[', "more_body": True})
         sent = len(b'{"object":"list","data":[')
