@@ -117,6 +117,7 @@ def tool_fragments(stream: StreamExchange) -> list[tuple[Item, dict[str, Any]]]:
     return fragments
 
 
+#: The requirement a forced tool call answered without one is the finding of (the others SKIP "see" it).
 IGNORED = "CHAT-STREAM-054"
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import openai
 
 from conformance import expect
+from conformance.checks.chat_stream_options import IGNORED
 from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.engine import check
 from conformance.probes.chat_stream import WEATHER_TOOL
@@ -42,9 +43,6 @@ from conformance.sdk import (
     wrong_value,
 )
 from conformance.transport.limits import BudgetExhausted
-
-#: The requirement a stream without the forced tool call is the finding of.
-IGNORED = "CHAT-STREAM-054"
 
 CHAT_FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")
 

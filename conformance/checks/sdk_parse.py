@@ -15,6 +15,7 @@ from typing import Any
 
 import openai
 
+from conformance.checks.chat_stream_options import IGNORED
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
 from conformance.probes.sdk_parse import Answer, GetWeather
@@ -29,8 +30,6 @@ from conformance.sdk import (
     read,
     wrong_value,
 )
-
-IGNORED = "CHAT-STREAM-054"
 
 
 def cut_by_our_limit(run: SdkRun) -> None:
