@@ -21,8 +21,10 @@ def load(path: str) -> dict:
 
 
 def outcomes(report: dict) -> dict[str, tuple[str, str]]:
-    return {row["id"]: (row["outcome"], (row.get("message") or "").splitlines()[0][:160] if row.get("message") else "")
-            for row in report["results"]}
+    return {
+        row["id"]: (row["outcome"], (row.get("message") or "").splitlines()[0][:160] if row.get("message") else "")
+        for row in report["results"]
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,8 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     for rid in ids:
         seen = [run.get(rid, ("ABSENT", "")) for run in runs]
         if len({outcome for outcome, _ in seen}) > 1:
-            differing.append({"id": rid, "outcomes": [outcome for outcome, _ in seen],
-                              "messages": [message for _, message in seen]})
+            differing.append(
+                {"id": rid, "outcomes": [outcome for outcome, _ in seen], "messages": [message for _, message in seen]}
+            )
     name = reports[0]["target"].get("name")
     if differing:
         print(f"{name}: {len(differing)} of {len(ids)} requirements differ between the {len(runs)} runs:")

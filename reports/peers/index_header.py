@@ -37,8 +37,7 @@ def must_failures(name: str, report: dict, notes: dict) -> list[str]:
         return [f"**{cell(title)}**: no MUST failure.", ""]
     server_notes = notes.get(name) or {}
     lines = [
-        f"**{cell(title)}**: {len(rows)} MUST failure{'s' if len(rows) != 1 else ''} "
-        f"([evidence]({name}/evidence.txt))",
+        f"**{cell(title)}**: {len(rows)} MUST failure{'s' if len(rows) != 1 else ''} ([evidence]({name}/evidence.txt))",
         "",
         "| requirement | outcome | named client the check cites (shown by) | how it was verified |",
         "|---|---|---|---|",
