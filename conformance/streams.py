@@ -154,6 +154,26 @@ class Timeline:
         self.findings.setdefault(finding.rule, finding)
 
 
+def tool_call_fragments(stream: StreamExchange) -> list[Any]:
+    """Every ``delta.tool_calls`` entry of every chunk, in order."""
+    return [
+        call
+        for item in chunks(stream)
+        for choice in choices_of(item)
+        for call in ((choice.get("delta") if isinstance(choice.get("delta"), dict) else {}).get("tool_calls") or [])
+    ]
+
+
+def forced_call_ignored(stream: StreamExchange | None) -> bool:
+    """Whether a streamed forced tool call was served (2xx, with chunks) without any tool call: the finding
+    of CHAT-STREAM-054. Other requests forcing the same call are then not judged on whether the model
+    happened to call the tool anyway: on a provider that ignores ``tool_choice`` that is the model's coin
+    toss, and a verdict must not depend on it."""
+    if stream is None or not 200 <= (stream.status or 0) < 300:
+        return False
+    return bool(chunks(stream)) and not tool_call_fragments(stream)
+
+
 def _has_content(delta: dict[str, Any]) -> bool:
     return any(delta.get(key) not in (None, "", []) for key in ("content", "tool_calls", "refusal", "function_call"))
 

@@ -122,8 +122,9 @@ def test_checks_probes_and_faults_mirror_each_other() -> None:
     faults = {p.stem for p in (PACKAGE / "reference" / "faults").glob("[!_]*.py")}
     # Every area with probes of its own has its checks beside it; every check area has its faults.
     assert probes - {"base", "endpoints"} <= checks
-    # One set of faults breaks both official clients; the parse() oracle sees the faults of the areas it drives.
-    assert checks - {"sdk_node", "sdk_parse"} <= faults
+    # One set of faults breaks both official clients and the stream helper; the parse() oracle sees the faults
+    # of the areas it drives.
+    assert checks - {"sdk_node", "sdk_parse", "sdk_helper"} <= faults
 
 
 def test_every_package_is_installed() -> None:

@@ -71,8 +71,8 @@ def owners(fault: str) -> dict[str, str | None]:
     return {rid: owner_of(rid, outcome_of, CATALOGUE) for rid in declared}
 
 
-# Judged here, in-process; the variations, one fault per site and the hostile faults are judged by
-# whole runs through the CLI (test_meta_end_to_end.py).
+# Judged here, in-process, the legal variations too; one fault per site, the hostile faults and the
+# variations a group at a time are judged by whole runs through the CLI (test_meta_end_to_end.py).
 SCOPED = sorted(set(FAULTS) - set(END_TO_END))
 
 

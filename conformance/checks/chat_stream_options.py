@@ -125,12 +125,7 @@ IGNORED = "CHAT-STREAM-054"
 def test_forced_tool_call_is_not_ignored(chat_stream_tools: StreamExchange) -> None:
     declined(chat_stream_tools, "tools")
     judged(chat_stream_tools)
-    calls = [
-        call
-        for item in streams.chunks(chat_stream_tools)
-        for choice in streams.choices_of(item)
-        for call in ((choice.get("delta") if isinstance(choice.get("delta"), dict) else {}).get("tool_calls") or [])
-    ]
+    calls = streams.tool_call_fragments(chat_stream_tools)
     if not calls:
         raise Violation(
             "A forced tool call was answered without one",

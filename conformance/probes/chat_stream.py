@@ -30,7 +30,11 @@ def chat_stream_n(client: HttpClient, chat_model: str) -> StreamExchange:
 
 
 @probe
-def chat_stream_tools(client: HttpClient, chat_model: str) -> StreamExchange:
+def chat_stream_tools(client: HttpClient, chat_model: str) -> StreamExchange | None:
+    """The streamed forced tool call; None, without a request, where tools are declared absent."""
+    capabilities = client.target.capabilities
+    if capabilities is not None and "tools" not in capabilities:
+        return None
     return builders.chat_stream(
         client,
         chat_model,

@@ -19,8 +19,10 @@ from conformance.sdk import (
     SdkOutcome,
     prepare_node,
 )
+from conformance.streams import forced_call_ignored
 from conformance.target import Target
 from conformance.transport.client import HttpClient
+from conformance.transport.exchange import StreamExchange
 
 CHAT_MESSAGES = [{"role": "user", "content": builders.CHAT_PROMPT}]
 
@@ -129,9 +131,12 @@ def sdk_helper_text(python_sdk: PythonSdk, chat_model: str, target: Target) -> S
 
 
 @probe
-def sdk_helper_tools(python_sdk: PythonSdk, chat_model: str, target: Target) -> SdkOutcome | None:
-    """The .stream() helper with a forced tool call; None, without a request, where tools are declared absent."""
-    if target.capabilities is not None and "tools" not in target.capabilities:
+def sdk_helper_tools(
+    python_sdk: PythonSdk, chat_model: str, target: Target, chat_stream_tools: StreamExchange | None
+) -> SdkOutcome | None:
+    """The .stream() helper with a forced tool call; None, without a request, where tools are declared absent
+    or the raw forced call was ignored (then whether the model calls the tool is chance, not contract)."""
+    if chat_stream_tools is None or forced_call_ignored(chat_stream_tools):
         return None
 
     def flow(sdk: openai.OpenAI) -> Any:
