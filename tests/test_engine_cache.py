@@ -175,6 +175,36 @@ def test_after_orders_probes_this_run_sends_and_ignores_the_others() -> None:
     assert state.calls == ["t_read", "t_cancel"]
 
 
+@pytest.mark.parametrize("workers", [0, 1, 3])
+def test_a_last_probe_is_sent_after_every_other_but_those_that_read_it(workers: int) -> None:
+    @probe(last=True)
+    def t_provoke(run_state: State) -> str:
+        run_state.ran("t_provoke")
+        return "cooldown"
+
+    @probe
+    def t_early(run_state: State) -> None:
+        run_state.ran("t_early")
+
+    @probe
+    def t_reads_it(t_provoke: str, run_state: State) -> None:
+        run_state.ran("t_reads_it")
+
+    @probe
+    def t_late(run_state: State) -> None:
+        run_state.ran("t_late")
+
+    state = State()
+    cache = ProbeCache(state)
+    cache.send(["t_provoke", "t_early", "t_reads_it", "t_late"], workers=workers)
+    if workers == 0:
+        cache.get("t_provoke")  # read first, yet sent after the probes that do not read it
+        cache.get("t_reads_it")
+    assert state.calls[-2:] == ["t_provoke", "t_reads_it"]
+    assert sorted(state.calls[:2]) == ["t_early", "t_late"]
+    cache.close(wait_s=WAIT)
+
+
 def test_workers_send_independent_probes_side_by_side_and_finish_before_send_returns() -> None:
     both = threading.Barrier(2, timeout=WAIT)  # passed only when the two run at the same time
 

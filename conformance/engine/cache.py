@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
-from conformance.engine.registry import PROBES, ROOT, RegistryError
+from conformance.engine.registry import PROBES, ROOT, ProbeDef, RegistryError, closure
 
 MAX_WORKERS = 16
 
@@ -99,10 +99,9 @@ class ProbeCache:
         try:
             if definition is None:
                 raise RegistryError(f"no probe named {name!r}")
-            for earlier in definition.after:  # an order on the provider, not a value this probe reads
-                if earlier in self._planned:
-                    with contextlib.suppress(Exception):
-                        self.get(earlier)
+            for earlier in self._earlier(definition):  # an order on the provider, not a value this probe reads
+                with contextlib.suppress(Exception):
+                    self.get(earlier)
             self.current.name = name
             args = {arg: self._state if arg == ROOT else self.get(arg) for arg in definition.argnames}
             value = definition.func(**args)
@@ -116,6 +115,19 @@ class ProbeCache:
         finally:
             self.current.name = previous
             slot.done.set()
+
+    def _earlier(self, definition: ProbeDef) -> list[str]:
+        """The planned probes ``definition`` is sent after: its ``after``, and for a ``last`` probe every
+        planned probe that is not ``last`` and does not read it (directly or through another)."""
+        if not definition.last:
+            return [name for name in definition.after if name in self._planned]
+        return sorted(
+            name
+            for name in self._planned
+            if not PROBES[name].last
+            and definition.name not in closure(PROBES[name].argnames)
+            and definition.name not in PROBES[name].after
+        )
 
     def _set_up(self, name: str, generator: Iterator[Any]) -> Any:
         try:
@@ -154,7 +166,7 @@ class ProbeCache:
             order.append(name)
 
         names = list(dict.fromkeys(wanted))
-        for name in sorted(names, key=lambda n: not (n in PROBES and PROBES[n].slow)):
+        for name in sorted(names, key=lambda n: (n in PROBES and PROBES[n].last, not (n in PROBES and PROBES[n].slow))):
             visit(name)
         planned = set(order)
         for name in order:  # an `after` that this run also sends must not close a cycle

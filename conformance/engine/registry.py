@@ -48,6 +48,7 @@ class ProbeDef:
     slow: bool  # queued before the others; the checks that read it are judged last
     generator: bool  # yields its value; the rest of the generator is its teardown
     origin: str
+    last: bool = False  # sent after every other probe of the run that does not read it
 
     @property
     def source(self) -> str:
@@ -85,12 +86,15 @@ def _source(func: Callable[..., Any]) -> str:
     return f"{path}:{code.co_firstlineno if code else '?'}"
 
 
-def probe(func: F | None = None, *, after: tuple[str, ...] = (), slow: bool = False) -> Any:
+def probe(func: F | None = None, *, after: tuple[str, ...] = (), slow: bool = False, last: bool = False) -> Any:
     """Register a probe; the function is returned unchanged.
 
     ``after`` orders probes that touch the same state on the provider (cancel a job only after it was
     read); ``slow`` marks a long probe (the property run, the openai-node script): it is started first,
-    and the checks that read it are judged after the others.
+    and the checks that read it are judged after the others. ``last`` marks a request that may change
+    how the provider treats the others -- an error about a configured model, which a gateway such as
+    LiteLLM answers by putting that model in a cooldown for every client: it is sent after every other
+    probe of the run (but those that read it), so no verdict depends on whether it came first.
     """
 
     def declare(func: F) -> F:
@@ -101,7 +105,7 @@ def probe(func: F | None = None, *, after: tuple[str, ...] = (), slow: bool = Fa
             raise RegistryError(f"probe {name!r} is declared twice: {known.origin} and {origin}")
         argnames = tuple(inspect.signature(func).parameters)
         generator = inspect.isgeneratorfunction(func)
-        PROBES[name] = ProbeDef(name, func, argnames, tuple(after), slow, generator, origin)
+        PROBES[name] = ProbeDef(name, func, argnames, tuple(after), slow, generator, origin, last)
         return func
 
     return declare(func) if func is not None else declare

@@ -96,9 +96,12 @@ def keyed(target: Target) -> None:
         raise NotApplicable("no API key configured: the provider is used without authentication")
 
 
-@probe
+@probe(last=True)
 def completion_model_on_chat(client: HttpClient, completion_model: str, chat_model: str) -> Exchange | None:
-    """The completion model asked for on /chat/completions; None (not sent) where one model serves both."""
+    """The completion model asked for on /chat/completions; None (not sent) where one model serves both.
+    Sent last: LiteLLM's router counts the upstream's 404 as a failure of the model's deployment and
+    answers every request for that model with 429 for 5 s, so any probe of the completion model sent
+    after it would be judged on the cooldown."""
     if completion_model == chat_model:
         return None
     return client.request(
