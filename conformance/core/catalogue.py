@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -171,15 +171,23 @@ class Catalogue:
     version: int
     requirements: tuple[Requirement, ...]
     sha256: str
+    # Indexes made once, when the catalogue is built: by id, and who lists each id in ``see_also``.
+    _by_id: dict[str, Requirement] = field(init=False, repr=False, compare=False)
+    _primaries: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        found: dict[str, list[str]] = {}
+        for requirement in self.requirements:
+            for deferring in requirement.see_also:
+                found.setdefault(deferring, []).append(requirement.id)
+        object.__setattr__(self, "_by_id", {r.id: r for r in self.requirements})
+        object.__setattr__(self, "_primaries", {rid: tuple(ids) for rid, ids in found.items()})
 
     def __getitem__(self, requirement_id: str) -> Requirement:
-        for requirement in self.requirements:
-            if requirement.id == requirement_id:
-                return requirement
-        raise KeyError(requirement_id)
+        return self._by_id[requirement_id]
 
     def __contains__(self, requirement_id: object) -> bool:
-        return any(requirement.id == requirement_id for requirement in self.requirements)
+        return requirement_id in self._by_id
 
     @property
     def active(self) -> tuple[Requirement, ...]:
@@ -190,16 +198,7 @@ class Catalogue:
 
     def primaries(self, requirement_id: str) -> tuple[str, ...]:
         """The requirements ``requirement_id`` defers to (those listing it in ``see_also``), in catalogue order."""
-        return _primaries(self).get(requirement_id, ())
-
-
-@cache
-def _primaries(catalogue: Catalogue) -> dict[str, tuple[str, ...]]:
-    found: dict[str, list[str]] = {}
-    for requirement in catalogue.requirements:
-        for deferring in requirement.see_also:
-            found.setdefault(deferring, []).append(requirement.id)
-    return {rid: tuple(ids) for rid, ids in found.items()}
+        return self._primaries.get(requirement_id, ())
 
 
 def profile_of(requirement: Requirement) -> str:
