@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from conformance.expect import declines
 from conformance.property.evidence import judged_elsewhere
 from conformance.property.hand_built import HandBuilt, Sent
-from conformance.property.results import AUTH, EDGE_VALUES, REACHABILITY, classify
+from conformance.property.results import AUTH, EDGE_VALUES, REACHABILITY, classify, envelope_problem
 
 if TYPE_CHECKING:
     from schemathesis.core.transport import Response as StResponse
@@ -97,6 +98,9 @@ class Judging(HandBuilt):
             tried = [s for s in self.sent if s.label == label and s.kind == "happy"]
             if not tried:
                 continue
+            answers = [s.response for s in tried if s.response is not None]
+            if len(answers) == len(tried) and all(_not_offered(r) for r in answers):
+                continue  # an endpoint the provider does not offer (see _not_offered)
             self.result.judge(REACHABILITY)
             if label in self.result.reached:
                 continue
@@ -116,3 +120,11 @@ class Judging(HandBuilt):
                     REACHABILITY, "OAI-UNREACHED", "The operation never answered 2xx", message, last.case, last.response
                 )
             )
+
+
+def _not_offered(response: StResponse) -> bool:
+    """One operation whose every valid request got 404/405/501 with the envelope is an endpoint the
+    provider does not offer (the one rule, as MODELS-007 and SDK-PY-001 judge GET /models/{id}); a
+    400/422 to valid requests of an operation the provider serves is a refusal of valid input, the
+    finding of this requirement (a whole capability refused is left out by ``_declined``)."""
+    return declines(response.status_code, not envelope_problem(response.content), refusable=True)

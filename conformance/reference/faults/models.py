@@ -11,8 +11,8 @@ from typing import Any
 from starlette.types import ASGIApp
 
 from ..errors import ApiError
-from ._asgi import intercept, without
-from ._registry import fault
+from ._asgi import declined, intercept, without
+from ._registry import fault, variation
 
 # list ---------------------------------------------------------------------------------------------
 
@@ -138,3 +138,13 @@ def _models_trailing_slash_500(value: ASGIApp, **_: Any) -> ASGIApp:
         value,
         lambda scope: (500, {"content-type": "application/json"}, body) if scope["path"].endswith("/models/") else None,
     )
+
+
+@variation(
+    "models-retrieve-unsupported-404",
+    site="asgi",
+    summary="No GET /models/{model} route: every /models/<id> is a 404 with the error envelope (the list works).",
+    seen_in="llama.cpp server b11434 (GET /v1/models/<listed id> → 404 not_found_error 'File Not Found')",
+)
+def _models_retrieve_unsupported(value: ASGIApp, **_: Any) -> ASGIApp:
+    return declined(value, prefix="models/", status=404)
