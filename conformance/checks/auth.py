@@ -80,4 +80,3 @@ def test_responses_carry_a_request_id(chat_response: Exchange, models_listing: E
                 actual=f"headers: {', '.join(sorted(exchange.headers)) or '(none)'}",
                 evidence=exchange,
             )
-

@@ -58,4 +58,3 @@ def test_double_slash_is_served_or_refused_cleanly(double_slash_models: Exchange
             evidence=exchange,
         )
     expect.json_value(exchange)
-

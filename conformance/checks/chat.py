@@ -167,4 +167,3 @@ def test_max_completion_tokens_ends_the_generation(chat_max_completion_tokens: E
             evidence=exchange,
         )
     expect.answered(exchange)
-

@@ -406,4 +406,3 @@ def test_each_event_is_one_data_line(chat_stream: StreamExchange) -> None:
             raise fail_at(
                 item, "An event spreads its JSON over several data lines", "one data: line per event", chat_stream
             )
-

@@ -272,5 +272,3 @@ def test_streamed_logprobs_have_documented_shape(chat_stream_logprobs: StreamExc
                     )
     if not content_chunks:
         raise NotApplicable("no content chunks to carry logprobs")
-
-

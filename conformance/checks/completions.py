@@ -104,4 +104,3 @@ def test_completion_max_tokens_bounds_completion(completion_max_tokens_2: Exchan
     exchange = completion_max_tokens_2
     counts = expect.usage(completion_object(exchange), exchange)
     expect.completion_tokens_at_most(counts, 2, exchange)
-

@@ -109,4 +109,3 @@ def test_completion_choice_finishes_once(completion_stream: StreamExchange) -> N
 def test_completion_stream_usage_only_when_requested(completion_stream: StreamExchange) -> None:
     judged(completion_stream)
     shared.no_unrequested_usage(completion_stream)
-

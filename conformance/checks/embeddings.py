@@ -147,4 +147,3 @@ def test_vectors_are_finite_and_of_one_dimension(embedding_inputs_2: Exchange) -
             actual=f"lengths {lengths}",
             evidence=exchange,
         )
-

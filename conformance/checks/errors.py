@@ -204,4 +204,3 @@ def test_validation_errors_are_not_422(
                 "written for BadRequestError do not catch)",
                 evidence=exchange,
             )
-

@@ -139,4 +139,3 @@ def test_deleted_file_no_longer_retrieves(file_deletion: Deletion) -> None:
 def test_upload_without_purpose_is_refused(file_upload_without_purpose: Exchange) -> None:
     expect.decline(file_upload_without_purpose, UPLOAD, refusable=True)
     expect.status(file_upload_without_purpose, *expect.REFUSALS, title="An upload without purpose was not refused")
-

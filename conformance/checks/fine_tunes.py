@@ -246,4 +246,3 @@ def test_job_times_are_epoch_seconds(fine_tune_job: Exchange) -> None:
                 actual=expect.short(body[key]),
                 evidence=fine_tune_job,
             )
-

@@ -197,4 +197,3 @@ def test_variation_returns_n_images(image_variation: Exchange) -> None:
 def test_unsupported_size_is_refused(image_bad_size: Exchange) -> None:
     expect.decline(image_bad_size, GENERATIONS, refusable=True)
     expect.status(image_bad_size, *expect.REFUSALS, title="An unsupported image size was not refused")
-

@@ -227,4 +227,3 @@ def test_deleted_model_no_longer_retrieves(model_deletion: Deletion) -> None:
     if not succeeded(model_deletion.deleted):
         raise NotApplicable("the model was not deleted (see MODELS-102)")
     expect.status(model_deletion.after, 404, title="A deleted model still retrieves")
-

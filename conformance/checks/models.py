@@ -161,4 +161,3 @@ def test_models_with_trailing_slash_does_not_crash(models_trailing_slash: Sent) 
             evidence=exchange,
         )
     expect.json_value(exchange)
-

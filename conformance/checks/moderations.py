@@ -144,4 +144,3 @@ def test_documented_example_is_classified_as_violence(moderation_single: Exchang
             actual=expect.short(categories["violence"]),
             evidence=moderation_single,
         )
-

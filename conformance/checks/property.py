@@ -135,4 +135,3 @@ def test_every_claimed_operation_answers_2xx(property_run: PropertyRun) -> None:
 @check("PROP-009")
 def test_documented_limits_are_refused(property_run: PropertyRun) -> None:
     report(property_run, EDGE_VALUES)
-

@@ -192,7 +192,6 @@ def test_rate_limit_lets_a_polite_client_through(target: Target, transport_model
     )
 
 
-
 @check("TRANSPORT-010")
 def test_the_official_clients_are_served(
     models_listing: Exchange, transport_models_as_sdks: tuple[tuple[str, Exchange], ...]
@@ -235,7 +234,6 @@ def test_provider_does_not_stall(transport_log: TransportLog) -> None:
         expected="an answer within the time limit, the first time",
         actual=f"{len(stalls)} request(s) got no answer in time while the provider answered nothing of the run "
         f"and served no runaway request of it, and were answered when sent again (the first "
-        f"{first.after_s:.1f} s later): "
-        + "; ".join(f"{s.missed.method} {s.missed.url}" for s in stalls[:3]),
+        f"{first.after_s:.1f} s later): " + "; ".join(f"{s.missed.method} {s.missed.url}" for s in stalls[:3]),
         evidence=[stall.missed for stall in stalls[:3]],
     )

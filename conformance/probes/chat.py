@@ -13,6 +13,7 @@ from conformance.transport.exchange import Exchange, StreamExchange
 def chat_response(client: HttpClient, chat_model: str) -> Exchange:
     return builders.chat(client, chat_model)
 
+
 @probe
 def chat_stream(client: HttpClient, chat_model: str) -> StreamExchange:
     return builders.chat_stream(client, chat_model)

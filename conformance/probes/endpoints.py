@@ -31,7 +31,6 @@ class Deletion:
     object_id: str  # what was deleted
 
 
-
 IMAGE_PROMPT: Final = "A cute baby sea otter"
 IMAGE_SIZE: Final = "256x256"
 IMAGE_N: Final = 2
@@ -156,5 +155,3 @@ def edits_client(run_state: RunState) -> HttpClient:
 @probe
 def engines_client(run_state: RunState) -> HttpClient:
     return offered(run_state, "engines")
-
-

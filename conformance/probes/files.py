@@ -84,8 +84,6 @@ def file_content(files_client: HttpClient, uploaded_file_id: str) -> Exchange:
     return files_client.request("GET", f"files/{quote(uploaded_file_id)}/content")
 
 
-
-
 @probe
 def file_deletion(files_client: HttpClient) -> Deletion:
     created = upload(files_client, SCRATCH_FILENAME, b'{"prompt": "delete me ->", "completion": " ok"}\n')
@@ -102,5 +100,3 @@ def file_upload_without_purpose(files_client: HttpClient, uploaded_file_id: str)
     body = body_object(exchange)  # a provider that wrongly accepted it keeps no stray file
     if body and isinstance(body.get("id"), str):
         _delete_quietly(files_client, f"files/{quote(body['id'])}")
-
-

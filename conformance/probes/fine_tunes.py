@@ -175,5 +175,3 @@ def model_deletion(fine_tunes_client: HttpClient, finished_fine_tune: FinishedJo
     deleted = fine_tunes_client.request("DELETE", f"models/{quote(model)}")
     after = fine_tunes_client.request("GET", f"models/{quote(model)}")
     return Deletion(finished_fine_tune.created, deleted, after, model)
-
-

@@ -26,5 +26,3 @@ def moderation_batch(moderations_client: HttpClient) -> Exchange:
     return moderations_client.request(
         "POST", "moderations", json_body={"input": [MODERATION_BENIGN, MODERATION_FLAGGED]}
     )
-
-

@@ -51,8 +51,6 @@ NODE_FLOWS = {
 NODE_FLOW_NEEDS = {"chat": "chat", "chat_stream": "chat", "errors": "chat", "embeddings": "embeddings"}
 
 
-
-
 # -- the clients ---------------------------------------------------------------------------------------------
 
 
@@ -295,4 +293,3 @@ def node_launch(run_state: RunState, node_setup: NodeSetup) -> Iterator[NodeRun 
 @probe
 def node_results(node_launch: NodeRun | None) -> NodeResults:
     return node_launch.results() if node_launch is not None else NodeResults()
-
