@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from conformance.target import Target, TargetConfigError, limits_from_args
 from conformance.targets_file import (
@@ -79,7 +79,7 @@ def cmd_list_targets(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         console.out(json.dumps({"target": [e["target"] for e in entries], "include": entries}), highlight=False)
         return 0
-    table = Table("target", "where", "key from", show_edge=False)
+    table = Table(Column("target", no_wrap=True), "where", Column("key from", no_wrap=True), box=None, pad_edge=False)
     for entry in targets.targets.values():
         s = entry.settings
         faults = entry.reference_faults
