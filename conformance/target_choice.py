@@ -131,17 +131,21 @@ def entry_target(
     entry: TargetEntry, targets: TargetFile, flags: dict[str, Any], faults: list[str] | None = None
 ) -> tuple[Target, Any, str | None]:
     """The Target of one file entry with ``flags`` on top, the reference server it needs (started; the
-    caller stops it) and its baseline file. ``faults`` (from ``--fault``) replace a reference entry's."""
-    settings = overlay(target_settings(entry, targets.path.parent), flags)
-    baseline = settings.pop("baseline", None)
-    reference = entry.reference_faults
-    if reference is None:
-        if faults:
-            raise TargetConfigError(f"--fault applies to the built-in reference provider only (target {entry.name!r})")
-        return _build(settings, where=f"target {entry.name!r}"), None, baseline
-    if "base_url" in flags:
-        raise TargetConfigError(f"target {entry.name!r} is the reference provider: --base-url cannot move it")
-    target, server = reference_target(faults or list(reference), settings)
+    caller stops it) and its baseline file. ``faults`` (from ``--fault``) replace a reference entry's.
+    A setting the Target refuses is reported at the entry's line."""
+    try:
+        settings = overlay(target_settings(entry, targets.path.parent), flags)
+        baseline = settings.pop("baseline", None)
+        reference = entry.reference_faults
+        if reference is None:
+            if faults:
+                raise TargetConfigError("--fault applies to the built-in reference provider only")
+            return Target.build(settings.pop("base_url", None), env={}, **settings), None, baseline
+        if "base_url" in flags:
+            raise TargetConfigError("a reference provider target: --base-url cannot move it")
+        target, server = reference_target(faults or list(reference), settings)
+    except TargetConfigError as exc:
+        raise TargetFileError(f"{targets.path}:{entry.line}: targets.{entry.name}: {exc}") from None
     return target, server, baseline
 
 
@@ -161,13 +165,6 @@ def reference_target(faults: list[str], settings: dict[str, Any]) -> tuple[Targe
         server.stop()  # a bad limit must not leave the server listening
         raise
     return target, server
-
-
-def _build(settings: dict[str, Any], *, where: str) -> Target:
-    try:
-        return Target.build(settings.pop("base_url", None), env={}, **settings)
-    except TargetConfigError as exc:
-        raise TargetConfigError(f"{where}: {exc}") from None
 
 
 def target_from_args(args: argparse.Namespace) -> tuple[Target, Any, str | None]:

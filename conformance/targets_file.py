@@ -191,8 +191,12 @@ def _explain(error: jsonschema.ValidationError, lines: Mapping[Path_, int]) -> I
     if error.validator == "pattern" and error.path and error.path[-1] == "base_url":
         yield _line(lines, at), f"{_field(at)}: must start with http:// or https://"
         return
-    if error.validator == "propertyNames" or (error.parent is None and "propertyNames" in error.schema_path):
-        yield _line(lines, at), f"{_field(at)}: a name may hold letters, digits, '.', '_' and '-' ({error.message})"
+    if "propertyNames" in error.relative_schema_path:
+        # The error is about a key: point at the key's own line.
+        name = error.instance if isinstance(error.instance, str) else ""
+        problem = "a target's name" if at == ("targets",) else "a header name"
+        allowed = "letters, digits, '.', '_' and '-'" if at == ("targets",) else "the characters of an HTTP token"
+        yield _line(lines, (*at, name)), f"{_field(at)}: {problem} may hold {allowed} only, not {name!r}"
         return
     yield _line(lines, at), f"{_field(at)}: {error.message}"
 
@@ -218,14 +222,13 @@ def target_settings(entry: TargetEntry, base: Path, env: Mapping[str, str] | Non
     value). ``base`` is the file's directory (for a relative baseline). A reference entry gets no URL."""
     environ = os.environ if env is None else env
     s = entry.settings
-    where = f"target {entry.name!r}"
     settings: dict[str, Any] = {"name": s.get("display_name") or entry.name}
     if "base_url" in s:
         settings["base_url"] = s["base_url"]
     elif "base_url_env" in s:
-        settings["base_url"] = _from_env(environ, s["base_url_env"], f"{where}: base_url_env")
+        settings["base_url"] = _from_env(environ, s["base_url_env"], "base_url_env")
     if s.get("api_key_env"):
-        settings["api_key"] = _from_env(environ, s["api_key_env"], f"{where}: api_key_env")
+        settings["api_key"] = _from_env(environ, s["api_key_env"], "api_key_env")
     if s.get("organization"):
         settings["organization"] = s["organization"]
     models = s.get("models") or {}
@@ -241,7 +244,7 @@ def target_settings(entry: TargetEntry, base: Path, env: Mapping[str, str] | Non
     headers = dict(s.get("headers") or {})
     secret = s.get("secret_headers") or {}
     for header, variable in secret.items():
-        headers[header] = _from_env(environ, variable, f"{where}: secret_headers.{header}")
+        headers[header] = _from_env(environ, variable, f"secret_headers.{header}")
     if headers:
         settings["headers"] = tuple(headers.items())
     if secret:

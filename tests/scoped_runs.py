@@ -128,4 +128,3 @@ def outcomes(results: dict[str, CheckResult]) -> dict[str, Outcome]:
 
 def failing(results: dict[str, CheckResult]) -> set[str]:
     return {rid for rid, outcome in outcomes(results).items() if outcome.is_failure}
-

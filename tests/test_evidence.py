@@ -128,8 +128,6 @@ def test_a_secret_header_is_redacted_in_the_kept_headers() -> None:
     assert "t-secret-42" not in json.dumps(evidence.to_dict())
 
 
-
-
 # -- where a report keeps the bodies: inline, or whole beside it; never cut ----------------------------
 
 

@@ -196,10 +196,14 @@ def _print_gate(gate: GateResult, console: Console) -> None:
         return
     console.print(f"[bold red]gate failed[/] ({len(gate.reasons)} reason{'s' if len(gate.reasons) != 1 else ''}):")
     for reason in _grouped(gate.reasons):
-        console.print(f"  - {reason}", no_wrap=True, overflow="ellipsis", crop=True, markup=False, highlight=False)
+        # "requirement failed" lines repeat what the terminal listed: one line each; others say what to do.
+        short = bool(_LEVEL_FAILED.match(reason) or _LEVEL_GROUP.match(reason))
+        overflow = "ellipsis" if short else "fold"
+        console.print(f"  - {reason}", no_wrap=short, overflow=overflow, crop=short, markup=False)
 
 
 _LEVEL_FAILED = re.compile(r"^(MUST|SHOULD|MAY) requirement failed: (\S+) ")
+_LEVEL_GROUP = re.compile(r"^(MUST|SHOULD|MAY) requirements failed: ")
 
 
 def _grouped(reasons: list[str]) -> list[str]:
