@@ -25,8 +25,10 @@ def main(out: str = "tests/fixtures/fault_table.json") -> None:
     table: dict[str, object] = {}
     try:
         clean = cached_report(server.base_url, TEST_KEY)
-        table["(clean)"] = {"failing": sorted(failing(clean)), "not_pass": sorted(
-            rid for rid, o in outcomes(clean).items() if o != "PASS")}
+        table["(clean)"] = {
+            "failing": sorted(failing(clean)),
+            "not_pass": sorted(rid for rid, o in outcomes(clean).items() if o != "PASS"),
+        }
         for name in sorted(FAULTS):
             report = fault_report(server, name, TEST_KEY)
             table[name] = sorted(failing(report))
