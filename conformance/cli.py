@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import secrets
 import sys
 from collections.abc import Sequence
 
@@ -20,7 +19,7 @@ from rich.table import Column, Table
 from conformance import __version__
 from conformance.core.catalogue import CatalogueError, load_catalogue
 from conformance.runner import EXIT_USAGE, INTERRUPTED_CODES, run
-from conformance.target import Target, TargetConfigError, add_limit_arguments, limits_from_args
+from conformance.target import TargetConfigError, add_limit_arguments
 
 
 def _add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,17 +43,16 @@ def _add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     target.add_argument("--name", help="display name of the provider in reports")
     limits = parser.add_argument_group("limits and cost")
     limits.add_argument(
-        "--timeout", type=float, default=30.0, help="time limit of one request: connect, headers and body (default: 30)"
+        "--timeout", type=float, help="time limit of one request: connect, headers and body (default: 30)"
     )
-    limits.add_argument("--max-requests", type=int, default=400, help="request budget for the run (default: 400)")
-    limits.add_argument("--max-tokens", type=int, default=16, help="max_tokens on generation requests (default: 16)")
+    limits.add_argument("--max-requests", type=int, help="request budget for the run (default: 400)")
+    limits.add_argument("--max-tokens", type=int, help="max_tokens on generation requests (default: 16)")
     add_limit_arguments(limits)  # timeouts, caps, budgets, retries, TLS, extra and secret headers
     output = parser.add_argument_group("selection and output")
     output.add_argument("--requirements", help="comma-separated requirement ids to run (default: all)")
     output.add_argument(
         "--profile",
         choices=("core", "extended", "legacy", "all"),
-        default="all",
         help="which requirements run: core (models, chat, completions, embeddings, errors, auth, base URL, "
         "transport, SDK), extended (core + images, moderations, files), legacy (edits, engines, fine-tunes, "
         "model delete) or all (default: all)",
@@ -74,7 +72,12 @@ def _add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     output.add_argument(
         "--out", default="conformance-report", help="directory for report.json (default: ./conformance-report)"
     )
-    output.add_argument("--failures-only", action="store_true", help="list only requirements that did not pass")
+    output.add_argument(
+        "--all", action="store_true", dest="show_all", help="show every requirement's row (default: the failures)"
+    )
+    output.add_argument(
+        "--failures-only", action="store_true", help="show the per-capability tables of the rows that did not pass"
+    )
     output.add_argument("--quiet", action="store_true", help="no progress bar and no tables; print the summary only")
     reference = parser.add_argument_group("built-in reference provider (only without --base-url)")
     reference.add_argument(
@@ -85,8 +88,10 @@ def _add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         help="inject a named fault into the reference provider (repeatable); see 'serve --list-faults'",
     )
     from conformance.report.commands import add_run_options
+    from conformance.target_choice import add_target_file_arguments
 
     add_run_options(parser)
+    add_target_file_arguments(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,56 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true", help="print the explanation as one JSON object")
 
     from conformance.report.commands import add_parsers
+    from conformance.target_choice import add_list_targets_parser
 
     add_parsers(commands)  # report, diff, merge, baseline
+    add_list_targets_parser(commands)
     from conformance.replay.command import add_parser as add_evidence_parser
 
     add_evidence_parser(commands)  # evidence (alias replay)
     return parser
-
-
-def _target_from_args(args: argparse.Namespace) -> tuple[Target, object | None]:
-    """The target to score, and the reference server to stop afterwards (or None)."""
-    limits = {"timeout": args.timeout, "max_requests": args.max_requests, "max_tokens": args.max_tokens}
-    limits.update(limits_from_args(args))
-    limits.update(profile=getattr(args, "profile", "all"), capabilities=getattr(args, "capabilities", None))
-    import os
-
-    if args.base_url or os.environ.get("OPENAI_BASE_URL"):
-        if args.fault:
-            raise TargetConfigError("--fault applies to the built-in reference provider only (drop --base-url)")
-        target = Target.build(
-            args.base_url,
-            api_key=args.api_key,
-            organization=args.organization,
-            chat_model=args.chat_model,
-            completion_model=args.completion_model,
-            embedding_model=args.embedding_model,
-            name=args.name,
-            **limits,
-        )
-        return target, None
-    from conformance.reference import ReferenceServer
-
-    # A fresh key per run: it also exercises redaction, since no output may ever contain it.
-    key = f"sk-ref-{secrets.token_hex(16)}"
-    server = ReferenceServer(faults=args.fault, api_key=key).start()
-    name = "reference provider" + (f" with faults {', '.join(args.fault)}" if args.fault else "")
-    try:
-        target = Target.build(
-            server.base_url,
-            api_key=key,
-            chat_model="ref-chat",
-            completion_model="ref-instruct",
-            embedding_model="ref-embed",
-            name=args.name or name,
-            env={},
-            **limits,
-        )
-    except BaseException:
-        server.stop()  # a bad limit must not leave the server listening
-        raise
-    return target, server
 
 
 def quick_selection(only: list[str] | None) -> list[str]:
@@ -201,26 +164,34 @@ def quick_selection(only: list[str] | None) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from conformance.report.terminal import LiveProgress, render
+    from conformance.report.baseline import BaselineError, load_baseline
+    from conformance.report.ci import plain_output, write_step_summary
+    from conformance.report.commands import finish_run
+    from conformance.report.markdown import render_markdown
+    from conformance.report.terminal import LiveProgress, render, render_summary
+    from conformance.target_choice import target_from_args
 
     only = [part.strip() for part in args.requirements.split(",") if part.strip()] if args.requirements else None
     if args.quick:
         only = quick_selection(only)
-    from conformance.report.baseline import BaselineError
-    from conformance.report.commands import finish_run, load_run_baseline
+    if args.all_targets:
+        from conformance.multi_run import cmd_run_all
 
+        return cmd_run_all(args, console, only)
     try:
-        baseline = load_run_baseline(args)  # before any request: a bad baseline must not cost a run
-    except BaselineError as exc:
-        console.print(f"[bold red]error:[/] {escape(str(exc))}")
-        return EXIT_USAGE
-    try:
-        target, server = _target_from_args(args)
+        target, server, file_baseline = target_from_args(args)
     except (TargetConfigError, ValueError) as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_USAGE
     try:
-        if args.quiet:
+        try:
+            # Before any request: a bad baseline must not cost a run.
+            path = args.baseline or file_baseline
+            baseline = load_baseline(path) if path else None
+        except BaselineError as exc:
+            console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            return EXIT_USAGE
+        if args.quiet or plain_output(console):
             # The inner pytest's progress and summary lines are not "the summary only".
             with contextlib.redirect_stdout(io.StringIO()):
                 result = run(target, out_dir=args.out, only=only)
@@ -234,14 +205,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         return EXIT_USAGE
     finally:
         if server is not None:
-            server.stop()  # type: ignore[attr-defined]
-    path = str(result.report_path) if result.report_path else None
+            server.stop()
+    report_path = str(result.report_path) if result.report_path else None
     if args.quiet:
-        from conformance.report.terminal import _render_summary
-
-        _render_summary(result.report, console, path)
+        render_summary(result.report, console, report_path)
     else:
-        render(result.report, console, show_passed=not args.failures_only, report_path=path)
+        render(result.report, console, show_all=args.show_all, tables=args.failures_only, report_path=report_path)
+    write_step_summary(render_markdown(result.report))
     code = finish_run(args, result, baseline, console)  # extra formats, then the gates decide the exit code
     return result.exit_code if result.exit_code in INTERRUPTED_CODES else code  # an interrupted run says so
 
@@ -349,9 +319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from conformance.replay.command import cmd_evidence
         from conformance.report.commands import COMMANDS
+        from conformance.target_choice import cmd_list_targets
 
         commands = {"run": cmd_run, "serve": cmd_serve, "list": cmd_list, "doctor": cmd_doctor, "explain": cmd_explain}
         commands.update(evidence=cmd_evidence, replay=cmd_evidence)
+        commands["list-targets"] = cmd_list_targets
         handler = {**commands, **COMMANDS}[args.command]
         return handler(args, console)
     except CatalogueError as exc:

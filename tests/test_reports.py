@@ -402,7 +402,7 @@ def test_action_is_a_composite_action_with_declared_inputs() -> None:
     assert action["runs"]["using"] == "composite"
     inputs = set(action["inputs"])
     expected = {"base-url", "api-key", "chat-model", "completion-model", "embedding-model", "fail-on", "min-score"}
-    assert expected | {"baseline", "out", "python-version", "version"} <= inputs
+    assert expected | {"baseline", "out", "python-version", "version", "target", "config"} <= inputs
     assert set(re.findall(r"inputs\.([a-z-]+)", text)) <= inputs
     assert {"score", "client-compatible", "spec-conformant"} <= set(action["outputs"])
     for step in action["runs"]["steps"]:
@@ -413,14 +413,6 @@ def test_action_is_a_composite_action_with_declared_inputs() -> None:
     assert any(u.startswith("actions/upload-artifact@") for u in uses)
     assert "github.action_path" in text
     assert "GITHUB_STEP_SUMMARY" in text
-
-
-def test_example_workflow_uses_the_action_with_secrets() -> None:
-    workflow = yaml.safe_load((ROOT / "examples" / "github-workflow.yml").read_text(encoding="utf-8"))
-    steps = workflow["jobs"]["conformance"]["steps"]
-    step = next(s for s in steps if s.get("id") == "conformance")
-    assert step["with"]["base-url"].startswith("${{ secrets.")
-    assert step["with"]["api-key"].startswith("${{ secrets.")
 
 
 # --- scripts/check_html.py (no Chromium needed) ----------------------------------------------------

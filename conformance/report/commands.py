@@ -8,6 +8,7 @@ and writes text; none of them talks to a provider.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -59,6 +60,17 @@ def _percentage(text: str) -> float:
     return value
 
 
+def _format_list(text: str) -> list[str]:
+    """``md,html,junit`` → the formats, each one of FILENAMES."""
+    formats = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in formats if name not in FILENAMES]
+    if unknown or not formats:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {', '.join(unknown) or repr(text)}; choose from {', '.join(sorted(FILENAMES))}"
+        )
+    return formats
+
+
 def _add_gate_arguments(parser: argparse.ArgumentParser | Any, *, baseline: bool = True) -> None:
     parser.add_argument(
         "--fail-on",
@@ -86,11 +98,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     _add_gate_arguments(gates)
     parser.add_argument(
         "--format",
-        action="append",
+        action="extend",
         default=[],
-        choices=sorted(FILENAMES),
+        type=_format_list,
+        metavar="LIST",
         dest="formats",
-        help="also write this format next to report.json (repeatable): "
+        help="also write these formats next to report.json (comma-separated or repeated, e.g. md,html,junit): "
         + ", ".join(f"{key} → {name}" for key, name in FILENAMES.items()),
     )
 
@@ -177,13 +190,35 @@ def _emit(text: str, out: str | None) -> None:
 
 def _print_gate(gate: GateResult, console: Console) -> None:
     for note in gate.notes:
-        console.print(f"[dim]note:[/] {escape(note)}")
+        console.print(f"[dim]note:[/] {escape(note)}", no_wrap=True, overflow="ellipsis", crop=True)
     if gate.passed:
         console.print("[green]gate passed[/]")
         return
     console.print(f"[bold red]gate failed[/] ({len(gate.reasons)} reason{'s' if len(gate.reasons) != 1 else ''}):")
-    for reason in gate.reasons:
-        console.print(f"  - {escape(reason)}")
+    for reason in _grouped(gate.reasons):
+        # "requirement failed" lines repeat what the terminal listed: one line each; others say what to do.
+        short = bool(_LEVEL_FAILED.match(reason) or _LEVEL_GROUP.match(reason))
+        overflow = "ellipsis" if short else "fold"
+        console.print(f"  - {reason}", no_wrap=short, overflow=overflow, crop=short, markup=False)
+
+
+_LEVEL_FAILED = re.compile(r"^(MUST|SHOULD|MAY) requirement failed: (\S+) ")
+_LEVEL_GROUP = re.compile(r"^(MUST|SHOULD|MAY) requirements failed: ")
+
+
+def _grouped(reasons: list[str]) -> list[str]:
+    """Up to three reasons as they are; more, the failed requirements of one level on one line."""
+    if len(reasons) <= 3:
+        return reasons
+    levels: dict[str, list[str]] = {}
+    rest = []
+    for reason in reasons:
+        found = _LEVEL_FAILED.match(reason)
+        if found:
+            levels.setdefault(found[1], []).append(found[2])
+        else:
+            rest.append(reason)
+    return [f"{level} requirements failed: {', '.join(ids)}" for level, ids in levels.items()] + rest
 
 
 def _guarded(handler: Callable[[argparse.Namespace, Console], int]) -> Callable[[argparse.Namespace, Console], int]:
