@@ -20,6 +20,7 @@ from . import (  # noqa: F401  (imported to register their faults)
     base_url,
     chat,
     chat_format,
+    chat_params,
     chat_stream,
     chat_stream_options,
     chat_tools,
