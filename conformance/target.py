@@ -40,7 +40,7 @@ class TargetConfigError(ValueError):
 def parse_capabilities(value: str | Iterable[str] | None) -> frozenset[str] | None:
     """``"chat, images"`` (or an iterable of names) → the declared set; None means "not declared: probe".
 
-    ``chat`` brings its features (tools, logprobs, n, structured_outputs) along; ``-tools`` declares one of
+    ``chat`` brings its features (tools, logprobs, n, structured_outputs, vision) along; ``-tools`` declares one of
     them absent."""
     if value is None:
         return None

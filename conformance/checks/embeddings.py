@@ -5,11 +5,19 @@ from __future__ import annotations
 import base64
 import math
 import struct
+from typing import Any
 
 from conformance import expect
-from conformance.core.results import NotApplicable, Violation
+from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.engine import check
-from conformance.probes.embeddings import INPUTS, data_items, embedding_object, float_vector
+from conformance.probes.embeddings import (
+    DIMENSIONS,
+    INPUTS,
+    TOKEN_ARRAYS,
+    data_items,
+    embedding_object,
+    float_vector,
+)
 from conformance.transport.exchange import Exchange
 
 
@@ -77,6 +85,22 @@ def test_base64_encoding_is_honoured(embedding_response: Exchange, embedding_bas
             actual=expect.short(encoded, 80),
             evidence=exchange,
         )
+
+
+@check("EMB-008", needs="embeddings")
+def test_base64_decodes_as_the_sdks_decode_it(embedding_response: Exchange, embedding_base64: Exchange | None) -> None:
+    """openai-python: ``array.array("f", base64.b64decode(s))`` (or ``np.frombuffer(..., "float32")``);
+    openai-node: ``Buffer.from(s, "base64")`` read as a Float32Array -- standard base64, little-endian float32."""
+    floats = data_items(embedding_object(embedding_response), embedding_response)
+    reference = float_vector(floats[0]) if floats else None
+    if reference is None:
+        raise NotApplicable("no float embedding to compare with (see EMB-001)")
+    exchange = embedding_base64
+    assert exchange is not None  # sent wherever there is a float embedding to compare with
+    items = data_items(embedding_object(exchange), exchange)
+    encoded = items[0].get("embedding") if items else None
+    if not isinstance(encoded, str):
+        raise NotApplicable("no base64 string to decode (see EMB-003)", see="EMB-003")
     try:
         raw = base64.b64decode(encoded, validate=True)
     except ValueError:
@@ -145,5 +169,56 @@ def test_vectors_are_finite_and_of_one_dimension(embedding_inputs_2: Exchange) -
             pointer="/data",
             expected="one dimension",
             actual=f"lengths {lengths}",
+            evidence=exchange,
+        )
+
+
+def served_or_declined(exchange: Exchange, what: str) -> dict[str, Any]:
+    """The body of a served answer; a 4xx with the envelope declines ``what`` (UNSUPPORTED), anything else
+    that is not a 2xx fails."""
+    expect.answered(exchange)
+    if expect.declined(exchange):
+        raise Unsupported(f"{what}: the provider declined it ({exchange.status} with an error envelope)")
+    if not 200 <= (exchange.status or 0) < 300:
+        raise Violation(
+            f"{what} was neither served nor declined",
+            expected="200, or a 4xx with the error envelope declining it (a 5xx is no decline)",
+            actual=f"{exchange.status} {exchange.reason}; {expect.short(exchange.text, 200)}",
+            evidence=exchange,
+        )
+    return expect.json_object(exchange)
+
+
+@check("EMB-006", needs="embeddings")
+def test_dimensions_is_honoured_or_declined(embedding_dimensions: Exchange) -> None:
+    exchange = embedding_dimensions
+    body = served_or_declined(exchange, f"dimensions {DIMENSIONS}")
+    for index, item in enumerate(data_items(body, exchange)):
+        vector = float_vector(item)
+        if vector is None:
+            raise NotApplicable("no float embedding (see EMB-005)", see="EMB-005")
+        if len(vector) != DIMENSIONS:
+            raise Violation(
+                "dimensions was accepted and ignored",
+                pointer=f"/data/{index}/embedding",
+                expected=f"{DIMENSIONS} numbers, or a 4xx declining dimensions",
+                actual=f"{len(vector)} numbers",
+                evidence=exchange,
+            )
+
+
+@check("EMB-007", needs="embeddings")
+def test_token_array_input_is_embedded_or_declined(embedding_token_arrays: Exchange) -> None:
+    exchange = embedding_token_arrays
+    body = served_or_declined(exchange, "input as arrays of token ids")
+    indexes = [item.get("index") for item in data_items(body, exchange)]
+    if sorted(i for i in indexes if isinstance(i, int)) != list(range(len(TOKEN_ARRAYS))) or len(indexes) != len(
+        TOKEN_ARRAYS
+    ):
+        raise Violation(
+            "Not one embedding per token array",
+            pointer="/data",
+            expected=f"indexes {list(range(len(TOKEN_ARRAYS)))}: one vector per array of token ids",
+            actual=f"indexes {indexes}",
             evidence=exchange,
         )

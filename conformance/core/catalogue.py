@@ -59,9 +59,10 @@ DECLARABLE_CAPABILITIES = (
     "logprobs",
     "n",
     "structured_outputs",  # response_format json_object / json_schema
+    "vision",  # image_url content parts
 )
 #: Declaring ``chat`` declares these too, unless they are named with a minus (``chat,-tools``).
-CHAT_FEATURES = ("tools", "logprobs", "n", "structured_outputs")
+CHAT_FEATURES = ("tools", "logprobs", "n", "structured_outputs", "vision")
 #: ``--profile``: core is what every OpenAI-compatible server is used for; extended adds the newer
 #: optional endpoints; legacy is the deprecated ones (and model delete, which needs a fine-tuned model).
 PROFILES = ("core", "extended", "legacy", "all")

@@ -58,3 +58,20 @@ def embedding_base64(client: HttpClient, embedding_model: str, embedding_respons
     if (float_vector(floats[0]) if floats else None) is None:
         return None
     return builders.embedding(client, embedding_model, encoding_format="base64")
+
+
+#: Below every model's native dimension; models with Matryoshka training truncate to it.
+DIMENSIONS = 8
+#: Two inputs as token arrays (LangChain's OpenAIEmbeddings sends tiktoken ids by default): small ids are
+#: tokens of every vocabulary.
+TOKEN_ARRAYS = [[1820, 3691, 374], [9712, 2246]]
+
+
+@probe
+def embedding_dimensions(client: HttpClient, embedding_model: str) -> Exchange:
+    return builders.embedding(client, embedding_model, dimensions=DIMENSIONS)
+
+
+@probe
+def embedding_token_arrays(client: HttpClient, embedding_model: str) -> Exchange:
+    return builders.embedding(client, embedding_model, input=TOKEN_ARRAYS)

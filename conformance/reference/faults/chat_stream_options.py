@@ -238,6 +238,7 @@ _FEATURES = {
     "n": "n > 1 is not supported",
     "logprobs": "logprobs are not supported",
     "response_format": "response_format json_object / json_schema is not supported",
+    "image_url": "image input is not supported",
 }
 
 
@@ -251,14 +252,18 @@ def _asked_for(request: dict[str, Any]) -> str | None:
     fmt = request.get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
         return "response_format"
+    messages = request.get("messages") if isinstance(request.get("messages"), list) else []
+    parts = [p for m in messages if isinstance(m, dict) and isinstance(m.get("content"), list) for p in m["content"]]
+    if any(isinstance(part, dict) and part.get("type") == "image_url" for part in parts):
+        return "image_url"
     return None
 
 
 @variation(
     "chat-features-declined",
     site="request",
-    summary="tools, n > 1, logprobs and structured outputs are each refused with a 400 and the error envelope: "
-    "declined honestly (UNSUPPORTED, capabilities tools, n, logprobs and structured_outputs).",
+    summary="tools, n > 1, logprobs, structured outputs and image parts are each refused with a 400 and the error "
+    "envelope: declined honestly (UNSUPPORTED, capabilities tools, n, logprobs, structured_outputs and vision).",
     seen_in="coverage-gap.md (chat: no logprobs, no tool_choice, no n); llama.cpp before --jinja refused tools",
 )
 def _features_declined(value: Any, *, path: str = "", **_: Any) -> Any:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import struct
 from typing import Any
 
+from ..errors import ApiError
 from ._asgi import on, without
 from ._registry import fault
 
@@ -60,4 +63,47 @@ def _embedding_ragged(value: dict[str, Any], **_: Any) -> dict[str, Any]:
     data = [dict(item) for item in value.get("data", [])]
     if len(data) > 1 and isinstance(data[1].get("embedding"), list):
         data[1]["embedding"] = data[1]["embedding"][:-1]
+    return {**value, "data": data}
+
+
+@fault(
+    "embedding-ignores-dimensions",
+    site="request",
+    summary="dimensions is accepted and ignored: vectors come back at the model's native size.",
+    seen_in="ggml-org/llama.cpp#24898 (dimensions previously silently ignored); QwenLM/Qwen3-Embedding#101 (LM Studio)",
+)
+def _embedding_ignores_dimensions(value: Any, *, path: str = "", **_: Any) -> Any:
+    if on(path, "/embeddings") and isinstance(value, dict):
+        return without(value, "dimensions")
+    return value
+
+
+@fault(
+    "embedding-token-arrays-500",
+    site="request",
+    summary="input given as arrays of token ids (what LangChain sends) is answered 500, neither embedded nor declined.",
+    seen_in="microsoft/aoai-api-simulator#87 (LangChain token ids → 500); huggingface/text-embeddings-inference#273",
+)
+def _embedding_token_arrays_500(value: Any, *, path: str = "", **_: Any) -> Any:
+    given = value.get("input") if on(path, "/embeddings") and isinstance(value, dict) else None
+    if isinstance(given, list) and given and all(isinstance(item, list) for item in given):
+        return ApiError(500, "'list' object has no attribute 'strip'", type="server_error")
+    return value
+
+
+@fault(
+    "embedding-base64-float64",
+    site="embedding.response",
+    summary="base64 embeddings encode float64 values: the SDKs decode twice as many float32 numbers, all wrong.",
+    seen_in="vllm-project/vllm#5935 (base64.b64encode(np.array(embedding)) encodes float64); compat-bugs H.39",
+)
+def _embedding_base64_float64(value: dict[str, Any], **_: Any) -> dict[str, Any]:
+    data = []
+    for item in value.get("data", []):
+        encoded = item.get("embedding") if isinstance(item, dict) else None
+        if isinstance(encoded, str):
+            raw = base64.b64decode(encoded)
+            floats = struct.unpack(f"<{len(raw) // 4}f", raw)
+            item = {**item, "embedding": base64.b64encode(struct.pack(f"<{len(floats)}d", *floats)).decode()}
+        data.append(item)
     return {**value, "data": data}
