@@ -22,11 +22,12 @@ def _usage_index(value: list[Any]) -> int | None:
     return next((i for i, item in enumerate(value) if isinstance(item, dict) and item.get("choices") == []), None)
 
 
-@fault(
+@variation(
     "stream-usage-in-choice-chunk",
     site="chat.chunks",
-    summary='The usage chunk carries choices [{"index": 0, "delta": {}}] instead of [].',
-    seen_in="LiteLLM proxy (peers.md)",
+    summary='The usage chunk carries choices [{"index": 0, "delta": {}}] instead of []: legal (the chunk schema '
+    "allows it, openai-python and openai-node accumulate it).",
+    seen_in="LiteLLM proxy 1.108.7",
 )
 def _usage_in_choice_chunk(value: list[Any], **_: Any) -> list[Any]:
     index = _usage_index(value)
