@@ -157,8 +157,11 @@ EDGE_CASES: Final[tuple[EdgeCase, ...]] = (
              "seed 002 n: how many completions to generate"),
     EdgeCase("completions logprobs 6", "POST /completions", "completions",
              lambda m, t: _completion(m, logprobs=6, max_tokens=t), "seed 002: the maximum value of logprobs is 5"),
+    # A server that reads -1 as "no limit" (llama.cpp) would generate up to its own default -- minutes on a
+    # slow one-slot server, and every request queued behind it times out. Stop strings the first words
+    # contain end such an answer at once, so serving -1 stays one quick finding (PROP-009) on any machine.
     EdgeCase("completions max_tokens -1", "POST /completions", "completions",
-             lambda m, _: _completion(m, max_tokens=-1), "seed 002 max_tokens"),
+             lambda m, _: _completion(m, max_tokens=-1, stop=[" ", "\n", ".", ","]), "seed 002 max_tokens"),
     EdgeCase("images n 11", "POST /images/generations", None, lambda _m, _t: {"prompt": "A red square.", "n": 11},
              "seed 002: n must be between 1 and 10"),
     EdgeCase("images size 999x999", "POST /images/generations", None,
