@@ -37,6 +37,7 @@ from . import (  # noqa: F401  (imported to register their faults)
     models,
     moderations,
     property,
+    reasoning,
     sdk,
     timing,
     transport,
