@@ -50,13 +50,19 @@ def carried_in(found: dict[str, Any]) -> set[str]:
 
 
 def streamed_fields(stream: StreamExchange) -> set[str]:
-    names: set[str] = set()
-    for item in streams.chunks(stream):
-        for choice in streams.choices_of(item):
-            delta = choice.get("delta")
-            if choice.get("index", 0) == 0 and isinstance(delta, dict):
-                names |= carried_in(delta)
-    return names
+    """The reasoning fields the deltas of choice 0 carry; a stream without deltas is another finding's."""
+    found = streams.chunks(stream)
+    if not found:
+        raise NotApplicable("the stream carried no chunks (see CHAT-STREAM-008)", see="CHAT-STREAM-008")
+    deltas = [
+        choice["delta"]
+        for item in found
+        for choice in streams.choices_of(item)
+        if choice.get("index", 0) == 0 and isinstance(choice.get("delta"), dict)
+    ]
+    if not deltas:
+        raise NotApplicable("the chunks carry no delta (see CHAT-STREAM-014)", see="CHAT-STREAM-014")
+    return set().union(*(carried_in(delta) for delta in deltas))
 
 
 @check("CHAT-REASON-001", needs=("chat", "reasoning"))
