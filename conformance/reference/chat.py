@@ -17,7 +17,7 @@ from .model import (
     synthesize_value,
     tokenize,
 )
-from .reasoning import REASONING_FIELD, budget
+from .reasoning import budget
 from .request_types import ChatRequest, Tool
 from .sse import DONE, interleave, new_id, now
 
@@ -138,7 +138,7 @@ def chat_response(request: ChatRequest, choices: list[ChatChoice]) -> dict[str, 
         if choice.tool_call:
             message["tool_calls"] = [choice.tool_call.wire()]
         if choice.reasoning:
-            message[REASONING_FIELD] = "".join(choice.reasoning)
+            message[request.reasoning_field] = "".join(choice.reasoning)
         rendered.append(
             {
                 "index": choice.index,
@@ -173,7 +173,7 @@ def _choice_deltas(request: ChatRequest, choice: ChatChoice) -> list[dict[str, A
         ]
     else:
         items = [item({"role": "assistant", "content": ""})]
-        items += [item({REASONING_FIELD: token}) for token in choice.reasoning]
+        items += [item({request.reasoning_field: token}) for token in choice.reasoning]
         for position, token in enumerate(choice.generation.tokens):
             logprobs = None
             if request.logprobs:

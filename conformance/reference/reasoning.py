@@ -1,6 +1,6 @@
 """Reasoning: a request with ``reasoning_effort`` is answered with a short deterministic reasoning text in a
 field of its own, ``reasoning_content`` (the name DeepSeek's API, llama.cpp and vLLM before its rename
-send), beside the content -- in ``message`` and in the stream's deltas alike.
+send; ``Policy.reasoning_field``), beside the content -- in ``message`` and in the stream's deltas alike.
 
 The reasoning tokens come first and count against ``max_tokens`` / ``max_completion_tokens``, as they do
 for OpenAI's reasoning models: a bound they use up leaves an empty content with finish reason ``length``.
@@ -19,7 +19,7 @@ __all__ = ["EFFORTS", "REASONING_FIELD", "budget", "reasoning_tokens"]
 
 #: The documented values of ``reasoning_effort`` (OpenAPI ReasoningEffort), and the newer "xhigh".
 EFFORTS: Final = ("none", "minimal", "low", "medium", "high", "xhigh")
-#: The field of ``message`` and ``delta`` that carries the reasoning text.
+#: The field of ``message`` and ``delta`` that carries the reasoning text, unless a variation names another.
 REASONING_FIELD: Final = "reasoning_content"
 
 

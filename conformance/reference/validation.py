@@ -209,6 +209,7 @@ def _chat(body: Mapping[str, Any], policy: Policy) -> ChatRequest:
         response_format=response_format if policy.support_response_format else "text",
         json_schema=json_schema,
         reasoning_effort=reasoning_effort,
+        reasoning_field=policy.reasoning_field,
         stream=stream,
         include_usage=include_usage,
         sampling=sampling,

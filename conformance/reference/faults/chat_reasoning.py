@@ -3,17 +3,20 @@ content as ``<think>`` markup (answered whole, or only when streamed), and the r
 the stream.
 
 Declining ``reasoning_effort`` honestly (a 400 with the envelope) is the legal variation
-``chat-features-declined``, in :mod:`.chat_stream_options` with the other chat features.
+``chat-features-declined``, in :mod:`.chat_stream_options` with the other chat features; the reasoning in
+a field named ``reasoning`` (streamed and not) is the legal variation ``reasoning-field-named-reasoning``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..errors import ApiError
+from ..policy import Policy
 from ..reasoning import REASONING_FIELD
 from ._asgi import on
-from ._registry import fault
+from ._registry import fault, variation
 
 
 @fault(
@@ -108,3 +111,14 @@ def _renamed(delta: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
 )
 def _field_renamed_in_stream(value: list[Any], **_: Any) -> list[Any]:
     return _deltas(value, _renamed)
+
+
+@variation(
+    "reasoning-field-named-reasoning",
+    site="policy",
+    summary="The reasoning is carried in a field named reasoning, in the message and in the deltas alike: the "
+    "other name in use, legal.",
+    seen_in="vLLM since RFC #27755 (reasoning_content renamed reasoning); OpenRouter (message.reasoning)",
+)
+def _named_reasoning(value: Policy, **_: Any) -> Policy:
+    return replace(value, reasoning_field="reasoning")
