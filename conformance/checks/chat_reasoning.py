@@ -22,14 +22,23 @@ from conformance.transport.exchange import Exchange, StreamExchange
 
 OWNER: Final = "CHAT-REASON-001"
 LEAK: Final = "CHAT-REASON-002"
+RUNAWAY: Final = "CHAT-012"
 #: The names reasoning text is returned under, beside ``content``.
 REASONING_FIELDS: Final = ("reasoning_content", "reasoning")
 #: Reasoning markup of the common reasoning models (DeepSeek-R1, Qwen3, QwQ; Command R7B).
 THINK_MARKUP: Final = re.compile(r"</?think(?:ing)?>|<\|(?:START|END)_THINKING\|>", re.IGNORECASE)
 
 
+def bounded_in_time(exchange: Exchange) -> None:
+    """A request bounded only by max_completion_tokens that got no answer is CHAT-012's finding (a provider
+    that ignores the bound generates until the time limit), as for CHAT-013."""
+    if exchange.error == "timeout" and exchange.status is None:
+        raise NotApplicable(f"no answer in time (see {RUNAWAY})", see=RUNAWAY)
+
+
 def served(exchange: Exchange) -> None:
     """Go on with a 2xx answer; an honest decline is UNSUPPORTED; anything else is CHAT-REASON-001's."""
+    bounded_in_time(exchange)
     expect.answered(exchange)
     if 200 <= (exchange.status or 0) < 300:
         return
@@ -68,6 +77,7 @@ def streamed_fields(stream: StreamExchange) -> set[str]:
 @check("CHAT-REASON-001", needs=("chat", "reasoning"))
 def test_reasoning_effort_is_answered_or_declined(chat_reasoning: Exchange) -> None:
     exchange = chat_reasoning
+    bounded_in_time(exchange)
     expect.answered(exchange)
     if expect.declined(exchange):
         raise Unsupported(f"reasoning: reasoning_effort declined ({exchange.status} with an error envelope)")
