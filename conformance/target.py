@@ -40,8 +40,8 @@ class TargetConfigError(ValueError):
 def parse_capabilities(value: str | Iterable[str] | None) -> frozenset[str] | None:
     """``"chat, images"`` (or an iterable of names) → the declared set; None means "not declared: probe".
 
-    ``chat`` brings its features (tools, logprobs, n, structured_outputs, vision) along; ``-tools`` declares one of
-    them absent."""
+    ``chat`` brings its features (tools, logprobs, n, structured_outputs, vision, reasoning) along; ``-tools``
+    declares one of them absent."""
     if value is None:
         return None
     names = [name.strip() for name in (value.split(",") if isinstance(value, str) else list(value)) if name.strip()]

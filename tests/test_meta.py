@@ -106,6 +106,11 @@ def node_skipped(results: dict[str, CheckResult], requirement_id: str) -> bool:
     return requirement_id.startswith("SDK-NODE-") and outcomes(results).get(requirement_id) is Outcome.SKIP
 
 
+def test_a_passing_check_reports_what_it_observed(clean: CleanRun) -> None:
+    notes = {r.requirement: r.message for r in clean.results.values() if r.outcome is Outcome.PASS and r.message}
+    assert notes["CHAT-REASON-003"] == "reasoning in reasoning_content, streamed and not"
+
+
 def test_clean_reference_provider_passes_every_requirement(clean: CleanRun) -> None:
     allowed = {rid: Outcome.SKIP for rid in OBSERVATIONAL}
     found = outcomes(clean.results)

@@ -210,6 +210,26 @@ def test_chat_max_tokens(client: httpx.Client, param: str) -> None:
     assert body["usage"]["completion_tokens"] == 3
 
 
+def test_chat_reasoning_streamed_and_not(client: httpx.Client) -> None:
+    plain = chat(client, reasoning_effort="low")
+    message = plain["choices"][0]["message"]
+    reasoning = message["reasoning_content"]
+    assert reasoning
+    assert message["content"] == chat(client)["choices"][0]["message"]["content"]
+    assert plain["usage"]["completion_tokens_details"] == {"reasoning_tokens": len(tokenize(reasoning))}
+    items = streamed(client, "/chat/completions", {"model": "ref-chat", "messages": USER, "reasoning_effort": "low"})
+    deltas = [item["choices"][0]["delta"] for item in items[:-1]]
+    assert "".join(delta.get("reasoning_content", "") for delta in deltas) == reasoning
+    assert "".join(delta.get("content") or "" for delta in deltas) == message["content"]
+    # The reasoning comes first and counts against the bound; "none" asks for none; an unknown effort is a 400.
+    bounded = chat(client, reasoning_effort="low", max_completion_tokens=2)["choices"][0]
+    assert (bounded["message"]["content"], bounded["finish_reason"]) == ("", "length")
+    assert bounded["message"]["reasoning_content"] == "".join(tokenize(reasoning)[:2])
+    assert "reasoning_content" not in chat(client, reasoning_effort="none")["choices"][0]["message"]
+    body = {"model": "ref-chat", "messages": USER, "reasoning_effort": "extreme"}
+    assert_error(client.post("/chat/completions", json=body), 400, "reasoning_effort")
+
+
 def test_chat_logprobs(client: httpx.Client) -> None:
     choice = chat(client, logprobs=True, top_logprobs=3)["choices"][0]
     logprobs = choice["logprobs"]

@@ -527,7 +527,7 @@ def test_every_requirement_has_a_profile_and_the_profiles_nest() -> None:
     assert PROFILES == ("core", "extended", "legacy", "all")
 
 
-CHAT_ALL = {"chat", "tools", "logprobs", "n", "structured_outputs", "vision"}
+CHAT_ALL = {"chat", "tools", "logprobs", "n", "structured_outputs", "vision", "reasoning"}
 
 
 @pytest.mark.parametrize(
@@ -537,8 +537,8 @@ CHAT_ALL = {"chat", "tools", "logprobs", "n", "structured_outputs", "vision"}
         ([], set()),
         ("chat, fine-tunes,", {*CHAT_ALL, "fine_tunes"}),
         ("embeddings", {"embeddings"}),
-        ("chat,-tools", {"chat", "logprobs", "n", "structured_outputs", "vision"}),
-        ("chat, -tools, -n, -logprobs, -structured-outputs, -vision", {"chat"}),
+        ("chat,-tools", {"chat", "logprobs", "n", "structured_outputs", "vision", "reasoning"}),
+        ("chat, -tools, -n, -logprobs, -structured-outputs, -vision, -reasoning", {"chat"}),
         ("embeddings,tools", {"embeddings", "tools"}),
     ],
 )
@@ -599,7 +599,17 @@ def test_undeclared_capability_is_unsupported_and_left_out_of_the_score(referenc
     assert outcomes(report)["MODELS-001"] == "PASS"
     assert report["summary"]["by_capability"]["images"]["score"] is None
     assert report["summary"]["score"] == 100.0
-    declared = ["chat", "completions", "embeddings", "logprobs", "n", "structured_outputs", "tools", "vision"]
+    declared = [
+        "chat",
+        "completions",
+        "embeddings",
+        "logprobs",
+        "n",
+        "reasoning",
+        "structured_outputs",
+        "tools",
+        "vision",
+    ]
     assert report["target"]["capabilities"] == declared
     # Declared absent means not asked: the run cost exactly what MODELS-001 alone costs.
     alone = score(reference_server.base_url, ["MODELS-001"], capabilities="chat,completions,embeddings")
@@ -634,7 +644,7 @@ def test_cli_run_takes_profile_and_capabilities(tmp_path: Path) -> None:
     assert outcomes(report) == {"EDITS-001": "PASS"}
     assert (report["target"]["profile"], report["target"]["capabilities"]) == (
         "legacy",
-        ["chat", "edits", "logprobs", "n", "structured_outputs", "tools", "vision"],
+        ["chat", "edits", "logprobs", "n", "reasoning", "structured_outputs", "tools", "vision"],
     )
     assert main([*argv, "--capabilities", "chat,dalle"]) == 2
 

@@ -60,9 +60,10 @@ DECLARABLE_CAPABILITIES = (
     "n",
     "structured_outputs",  # response_format json_object / json_schema
     "vision",  # image_url content parts
+    "reasoning",  # reasoning_effort, and the reasoning text in its own field
 )
 #: Declaring ``chat`` declares these too, unless they are named with a minus (``chat,-tools``).
-CHAT_FEATURES = ("tools", "logprobs", "n", "structured_outputs", "vision")
+CHAT_FEATURES = ("tools", "logprobs", "n", "structured_outputs", "vision", "reasoning")
 #: ``--profile``: core is what every OpenAI-compatible server is used for; extended adds the newer
 #: optional endpoints; legacy is the deprecated ones (and model delete, which needs a fine-tuned model).
 PROFILES = ("core", "extended", "legacy", "all")

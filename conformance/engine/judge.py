@@ -84,16 +84,17 @@ def classify(exc: BaseException | None, redact: Redactor) -> tuple[Outcome, str,
     return Outcome.ERROR, redact(f"harness error: {where}"), None
 
 
-def call(state: RunState, definition: CheckDef) -> None:
+def call(state: RunState, definition: CheckDef) -> Any:
     """Run the check's body: its probes first (what a probe raised is the check's outcome, as for a
-    shared fixture), then its preconditions, then the function."""
+    shared fixture), then its preconditions, then the function. What it returns: a passing check may
+    return a note (a string: what it observed, e.g. which field carried the reasoning)."""
     args: dict[str, Any] = {}
     for name in definition.argnames:
         args[name] = state if name == ROOT else state.probes.get(name)
     preconditions(state, definition)
     if definition.case is not None:
         args[CASE] = definition.value
-    definition.func(**args)
+    return definition.func(**args)
 
 
 def optional_absent(error: BaseException | None, level: Level) -> NotApplicable | None:
@@ -105,14 +106,17 @@ def optional_absent(error: BaseException | None, level: Level) -> NotApplicable 
 
 def judge(state: RunState, definition: CheckDef) -> CheckResult:
     started = time.perf_counter()
+    note: Any = None
     try:
-        call(state, definition)
+        note = call(state, definition)
         error: BaseException | None = None
     except Exception as exc:
         error = exc
     error = optional_absent(error, state.catalogue[definition.requirement].level) or error
     error = deferred_by_kind(state, definition.requirement, error) or error
     outcome, message, violation = classify(error, state.client.redact)
+    if outcome is Outcome.PASS and isinstance(note, str):
+        message = state.client.redact(note)
     return CheckResult(
         requirement=definition.requirement,
         check=definition.name,

@@ -17,6 +17,7 @@ from .model import (
     synthesize_value,
     tokenize,
 )
+from .reasoning import budget
 from .request_types import ChatRequest, Tool
 from .sse import DONE, interleave, new_id, now
 
@@ -45,6 +46,7 @@ class ChatChoice:
     index: int
     generation: Generation
     tool_call: ToolCall | None = None
+    reasoning: tuple[str, ...] = ()  # the reasoning tokens (conformance/reference/reasoning.py)
 
     @property
     def content(self) -> str | None:
@@ -58,7 +60,7 @@ class ChatChoice:
     def completion_tokens(self) -> int:
         if self.tool_call:
             return count_tokens(self.tool_call.name) + count_tokens(self.tool_call.arguments)
-        return len(self.generation.tokens)
+        return len(self.reasoning) + len(self.generation.tokens)
 
 
 def _called_tool(request: ChatRequest) -> Tool | None:
@@ -97,8 +99,9 @@ def plan_chat(request: ChatRequest) -> list[ChatChoice]:
             call = ToolCall(id=f"call_{digest[:24]}", name=tool.name, arguments=arguments)
             choices.append(ChatChoice(index, Generation((), "stop"), call))
             continue
-        generation = apply_limits(_content_tokens(request, index), max_tokens=request.max_tokens, stop=request.stop)
-        choices.append(ChatChoice(index, generation))
+        reasoning, max_tokens = budget(request)
+        generation = apply_limits(_content_tokens(request, index), max_tokens=max_tokens, stop=request.stop)
+        choices.append(ChatChoice(index, generation, reasoning=reasoning))
     return choices
 
 
@@ -117,10 +120,14 @@ def _logprobs(request: ChatRequest, choice: ChatChoice) -> dict[str, Any] | None
     return {"content": content, "refusal": None}
 
 
-def _usage(request: ChatRequest, choices: list[ChatChoice]) -> dict[str, int]:
+def _usage(request: ChatRequest, choices: list[ChatChoice]) -> dict[str, Any]:
     completion = sum(choice.completion_tokens for choice in choices)
     prompt = request.prompt_tokens
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    total = prompt + completion
+    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+    if request.reasoning_effort is not None:
+        usage["completion_tokens_details"] = {"reasoning_tokens": sum(len(choice.reasoning) for choice in choices)}
+    return usage
 
 
 def chat_response(request: ChatRequest, choices: list[ChatChoice]) -> dict[str, Any]:
@@ -130,6 +137,8 @@ def chat_response(request: ChatRequest, choices: list[ChatChoice]) -> dict[str, 
         message: dict[str, Any] = {"role": "assistant", "content": choice.content, "refusal": None}
         if choice.tool_call:
             message["tool_calls"] = [choice.tool_call.wire()]
+        if choice.reasoning:
+            message[request.reasoning_field] = "".join(choice.reasoning)
         rendered.append(
             {
                 "index": choice.index,
@@ -164,6 +173,7 @@ def _choice_deltas(request: ChatRequest, choice: ChatChoice) -> list[dict[str, A
         ]
     else:
         items = [item({"role": "assistant", "content": ""})]
+        items += [item({request.reasoning_field: token}) for token in choice.reasoning]
         for position, token in enumerate(choice.generation.tokens):
             logprobs = None
             if request.logprobs:

@@ -41,3 +41,5 @@ class Policy:
     support_response_format: bool = True
     #: ``stream_options.include_usage`` adds the usage chunk.
     support_stream_usage: bool = True
+    #: The field of ``message`` and ``delta`` that carries the reasoning text (conformance/reference/reasoning.py).
+    reasoning_field: str = "reasoning_content"

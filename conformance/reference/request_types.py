@@ -38,6 +38,8 @@ class ChatRequest:
     named_tool: str | None = None  # tool_choice {"type": "function", "function": {"name": ...}}
     response_format: str = "text"  # "text" | "json_object" | "json_schema"
     json_schema: dict[str, Any] | None = None
+    reasoning_effort: str | None = None  # "none" | "minimal" | "low" | "medium" | "high" | "xhigh"
+    reasoning_field: str = "reasoning_content"  # Policy.reasoning_field
     stream: bool = False
     include_usage: bool = False
     sampling: dict[str, Any] = field(default_factory=dict)  # validated, deliberately without effect

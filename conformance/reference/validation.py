@@ -33,6 +33,7 @@ from .params import (
     stop_sequences,
 )
 from .policy import Policy
+from .reasoning import EFFORTS
 from .request_types import ChatRequest, CompletionRequest, EmbeddingRequest, Prompt
 
 __all__ = ["validate_chat", "validate_completion", "validate_embedding"]
@@ -188,6 +189,7 @@ def _chat(body: Mapping[str, Any], policy: Policy) -> ChatRequest:
     ):
         named = None
     response_format, json_schema = reader.optional("response_format", parse_response_format, ("text", None))
+    reasoning_effort = reader.optional("reasoning_effort", one_of(*EFFORTS), None)
     stream, include_usage = reader.stream(policy)
     if tools:
         prompt_tokens += count_tokens(json.dumps(body["tools"]))
@@ -206,6 +208,8 @@ def _chat(body: Mapping[str, Any], policy: Policy) -> ChatRequest:
         named_tool=named if policy.support_tools else None,
         response_format=response_format if policy.support_response_format else "text",
         json_schema=json_schema,
+        reasoning_effort=reasoning_effort,
+        reasoning_field=policy.reasoning_field,
         stream=stream,
         include_usage=include_usage,
         sampling=sampling,

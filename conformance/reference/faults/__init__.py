@@ -23,6 +23,7 @@ from . import (  # noqa: F401  (imported to register their faults)
     chat_format,
     chat_messages,
     chat_params,
+    chat_reasoning,
     chat_stream,
     chat_stream_options,
     chat_tools,

@@ -240,6 +240,7 @@ _FEATURES = {
     "logprobs": "logprobs are not supported",
     "response_format": "response_format json_object / json_schema is not supported",
     "image_url": "image input is not supported",
+    "reasoning_effort": "reasoning_effort is not supported",
 }
 
 
@@ -257,14 +258,17 @@ def _asked_for(request: dict[str, Any]) -> str | None:
     parts = [p for m in messages if isinstance(m, dict) and isinstance(m.get("content"), list) for p in m["content"]]
     if any(isinstance(part, dict) and part.get("type") == "image_url" for part in parts):
         return "image_url"
+    if request.get("reasoning_effort") is not None:
+        return "reasoning_effort"
     return None
 
 
 @variation(
     "chat-features-declined",
     site="request",
-    summary="tools, n > 1, logprobs, structured outputs and image parts are each refused with a 400 and the error "
-    "envelope: declined honestly (UNSUPPORTED, capabilities tools, n, logprobs, structured_outputs and vision).",
+    summary="tools, n > 1, logprobs, structured outputs, image parts and reasoning_effort are each refused with a 400 "
+    "and the error envelope: declined honestly (UNSUPPORTED, capabilities tools, n, logprobs, structured_outputs, "
+    "vision and reasoning).",
     seen_in="coverage-gap.md (chat: no logprobs, no tool_choice, no n); llama.cpp before --jinja refused tools",
 )
 def _features_declined(value: Any, *, path: str = "", **_: Any) -> Any:
