@@ -31,13 +31,14 @@ __all__ = ["ResponseStore", "plan_output", "response_events", "response_object",
 
 #: Streamed function-call arguments are split into fragments of this many characters.
 ARGUMENT_FRAGMENT: Final = 8
+NO_TEXT: Final = Generation((), "stop")
 
 
 @dataclass(frozen=True, slots=True)
 class OutputItem:
     id: str
     kind: str  # "message" | "function_call"
-    generation: Generation = Generation((), "stop")
+    generation: Generation = NO_TEXT
     name: str = ""
     call_id: str = ""
     arguments: str = ""
@@ -151,7 +152,9 @@ def _item_events(item: OutputItem, index: int, status: str) -> list[dict[str, An
         {"type": "response.output_item.added", "output_index": index, "item": item.wire("in_progress", empty=True)}
     ]
     if item.kind == "function_call":
-        fragments = [item.arguments[i : i + ARGUMENT_FRAGMENT] for i in range(0, len(item.arguments), ARGUMENT_FRAGMENT)]
+        fragments = [
+            item.arguments[i : i + ARGUMENT_FRAGMENT] for i in range(0, len(item.arguments), ARGUMENT_FRAGMENT)
+        ]
         events += [{"type": "response.function_call_arguments.delta", **where, "delta": f} for f in fragments]
         events.append(
             {"type": "response.function_call_arguments.done", **where, "name": item.name, "arguments": item.arguments}
@@ -250,7 +253,9 @@ class ResponsesRoutes:
             self.store.add(parsed, payload)
         if not parsed.stream:
             return JSONResponse(self.faults.apply("responses.response", payload, request=body, route="create"))
-        events = self.faults.apply("responses.events", response_events(parsed, items, response_id, created), request=body)
+        events = self.faults.apply(
+            "responses.events", response_events(parsed, items, response_id, created), request=body
+        )
         frames = self.faults.apply("stream.frames", [encode_named(e) for e in events], request=body, kind="responses")
         headers = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
         headers = self.faults.apply("stream.headers", headers, request=body, kind="responses")
