@@ -34,6 +34,8 @@ from . import (  # noqa: F401  (imported to register their faults)
     models,
     moderations,
     property,
+    responses,
+    responses_stream,
     sdk,
     timing,
     transport,
