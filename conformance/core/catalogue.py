@@ -40,7 +40,8 @@ CAPABILITIES = (
     "engines",
     "sdk",
     "transport",
-    "responses",  # POST /responses and, where the provider stores responses, its retrieve/delete/input items
+    "responses",  # POST /responses
+    "responses_store",  # the stored responses: retrieve, input items, delete (operations of the property run)
     "contract",  # the OpenAPI description as a whole (property tests: schemas, every operation works)
 )
 #: Endpoint families a check can need and a user can declare (``--capabilities``): a declared set
