@@ -1,5 +1,6 @@
-"""SDK-PY-015..017: openai-python's Responses API as the oracle (resources/responses/responses.py,
-types/responses/response.py ``output_text``, lib/streaming/responses/_responses.py, lib/_parsing/_responses.py).
+"""SDK-PY-015..017, SDK-NODE-006: openai-python's and openai-node's Responses API as the oracle
+(openai-python resources/responses/responses.py, types/responses/response.py ``output_text``,
+lib/streaming/responses/_responses.py, lib/_parsing/_responses.py; openai-node lib/responses/ResponseStream.js).
 
 ``output_text`` is what users read; the stream helper raises when events come out of the order it
 accumulates (RuntimeError) and builds the final response from ``response.completed``; ``parse()`` with a
@@ -13,9 +14,13 @@ from typing import Any
 
 import openai
 
+from conformance.checks.sdk import in_band_error
+from conformance.checks.sdk_node import node_run
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
 from conformance.sdk import (
+    NodeResults,
+    NodeSetup,
     SdkOutcome,
     SdkRun,
     describe,
@@ -45,7 +50,7 @@ def test_python_responses_create(sdk_responses_create: SdkOutcome) -> None:
 
 
 def _stream_error(run: SdkRun) -> None:
-    if isinstance(run.error, openai.APIError) and not isinstance(run.error, openai.APIStatusError):
+    if in_band_error(run):
         raise NotApplicable("the provider reported an error in the stream (see RESP-STREAM-008)", see="RESP-STREAM-008")
 
 
@@ -105,3 +110,19 @@ def test_python_responses_tool_loop(sdk_responses_tool_loop: SdkOutcome) -> None
             actual=repr(parsed),
         )
     _second_turn(run, second)
+
+
+@check("SDK-NODE-006", needs="responses")
+def test_node_responses_stream(node_setup: NodeSetup, node_results: NodeResults) -> None:
+    run = node_run(node_setup, node_results, "responses_stream")
+    _stream_error(run)
+    raise_for_error(run, expected="the stream iterated to the end and a final response with the streamed text")
+    value = run.value if isinstance(run.value, dict) else {}
+    deltas, text = value.get("deltas"), value.get("output_text")
+    if not deltas or text != deltas:
+        raise wrong_value(
+            run,
+            "the stream helper's final response does not hold the streamed reply",
+            expected=f"finalResponse().output_text == the joined deltas {str(deltas)[:80]!r}",
+            actual=f"output_text {text!r}",
+        )

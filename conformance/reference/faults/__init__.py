@@ -36,6 +36,7 @@ from . import (  # noqa: F401  (imported to register their faults)
     property,
     responses,
     responses_stream,
+    responses_tools,
     sdk,
     timing,
     transport,

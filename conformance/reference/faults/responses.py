@@ -1,12 +1,11 @@
-"""Faults of the Responses API (RESP-*, RESP-STREAM-*, RESP-TOOL-*), each modelled on a real server's or
-gateway's bug. The stream faults are in :mod:`.responses_stream`. Faults of the answer act on the request the
-rule judges (a created response, or one route of the stored ones).
-"""
+"""Faults of the Responses API object, errors and stored responses (RESP-*), each modelled on a real server's
+or gateway's bug. The stream faults are in :mod:`.responses_stream`, the function-calling ones in
+:mod:`.responses_tools`. Faults of the answer act on the request the rule judges (a created response, or
+one route of the stored ones)."""
 
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 from ..errors import ApiError, invalid_request
@@ -162,53 +161,3 @@ def _previous_ignored(value: Any, *, path: str = "", **_: Any) -> Any:
 )
 def _delete_flat(value: Any, *, route: str = "", **_: Any) -> Any:
     return {"deleted": True} if route == "delete" else value
-
-
-# -- function calling --------------------------------------------------------------------------------------
-
-
-@fault(
-    "responses-tools-ignored",
-    site="request",
-    summary="tools and tool_choice are dropped on /responses: a forced function tool gets a text reply.",
-    seen_in='jundot/omlx#2877 (named tool choices downgraded); ollama/ollama#17921 ("none"/named ignored)',
-)
-def _tools_ignored(value: Any, *, path: str = "", **_: Any) -> Any:
-    if on(path, RESPONSES) and isinstance(value, dict) and value.get("tools"):
-        return {key: item for key, item in value.items() if key not in ("tools", "tool_choice")}
-    return value
-
-
-@fault(
-    "responses-tool-args-object",
-    site="responses.response",
-    summary="A function_call item's arguments are a JSON object, not a JSON string.",
-    seen_in="farion1231/cc-switch#5100 (function_call arguments emitted as an object); google/adk-go#1254",
-)
-def _args_object(value: Any, *, route: str = "", request: Any = None, **_: Any) -> Any:
-    if not _created(route, request):
-        return value
-    edited = copy.deepcopy(value)
-    for item in edited.get("output") or []:
-        if item.get("type") == "function_call":
-            item["arguments"] = json.loads(item["arguments"])
-    return edited
-
-
-@fault(
-    "responses-tool-output-refused",
-    site="request",
-    summary="A function_call_output sent back with its function_call item (no previous_response_id) is refused: "
-    "the server looks the call up only in its store.",
-    seen_in="meituan-longcat/LongCat-2.0#14 (Responses tool turns fail); stateless gateways that need a store",
-)
-def _output_refused(value: Any, *, path: str = "", **_: Any) -> Any:
-    if not (on(path, RESPONSES) and isinstance(value, dict) and isinstance(value.get("input"), list)):
-        return value
-    if value.get("previous_response_id"):
-        return value
-    for i, item in enumerate(value["input"]):
-        if isinstance(item, dict) and item.get("type") == "function_call_output":
-            message = f"No tool call found for function call output with call_id {item.get('call_id')}."
-            return invalid_request(message, f"input[{i}]", "invalid_value")
-    return value
