@@ -540,6 +540,8 @@ CHAT_ALL = {"chat", "tools", "logprobs", "n", "structured_outputs"}
         ("chat,-tools", {"chat", "logprobs", "n", "structured_outputs"}),
         ("chat, -tools, -n, -logprobs, -structured-outputs", {"chat"}),
         ("embeddings,tools", {"embeddings", "tools"}),
+        ("responses", {"responses", "responses_store"}),
+        ("chat,responses,-responses-store", {*CHAT_ALL, "responses"}),
     ],
 )
 def test_capabilities_parse(value: str | list[str] | None, declared: set[str] | None) -> None:
