@@ -24,7 +24,7 @@ from conformance.transport.sse import Event
 
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 #: Rules whose break makes openai-python's ``responses.stream()`` raise (RESP-STREAM-002).
-CLIENT_ORDER = ("created-first", "item-before-content", "part-before-content", "item-twice")
+CLIENT_ORDER = ("created-first", "index-missing", "item-before-content", "part-before-content", "item-twice")
 #: Rules of the complete lifecycle the description documents (RESP-STREAM-003).
 LIFECYCLE = ("in-progress", "added-missing", "unclosed", "after-done", "after-terminal")
 
@@ -160,9 +160,15 @@ def _part_step(line: Timeline, event: Typed, index: int, content: int, signal: s
     line.parts[(index, content)] = after
 
 
+_INDEXED = ("response.output_item.added", "response.output_item.done", *_PART_SIGNALS, *_ARGUMENT_EVENTS)
+
+
 def _read(line: Timeline, event: Typed) -> None:
     kind, payload = event.type, event.payload
     index = _index(payload, "output_index")
+    if kind in _INDEXED and (index is None or (kind in _PART_SIGNALS and _index(payload, "content_index") is None)):
+        missing = "output_index" if index is None else "content_index"
+        line.note("index-missing", event, f"{kind} without an integer {missing}")
     if kind == "response.output_item.added" and index is not None:
         _item_step(line, event, index, "added")
         line.added.setdefault(index, payload.get("item") if isinstance(payload.get("item"), dict) else {})

@@ -98,8 +98,9 @@ def test_events_in_client_order(responses_stream: StreamExchange, responses_tool
         fail(
             line,
             CLIENT_ORDER,
-            "Stream events come out of the order clients accumulate them",
-            "response.created first; output_item.added before the item's content events; content_part.added "
+            "Stream events come out of the order, or without the positions, clients accumulate them by",
+            "response.created first; output_index on every item event (content_index on part events); "
+            "output_item.added before the item's content events; content_part.added "
             "before the part's text events; each output index added once",
             stream,
         )

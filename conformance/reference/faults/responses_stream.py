@@ -49,6 +49,20 @@ def _delta_before_item(value: list[Any], *, request: Any = None, **_: Any) -> li
 
 
 @fault(
+    "responses-stream-no-indexes",
+    site="responses.events",
+    summary="No event carries output_index or content_index: items and parts are named by item_id alone.",
+    seen_in="ggml-org/llama.cpp llama-server (build 11434, scored by this suite: openai-python raises TypeError, "
+    "openai-node 'missing output at index undefined'); Oaklight/llm-rosetta#56",
+)
+def _no_indexes(value: list[Any], *, request: Any = None, **_: Any) -> list[Any]:
+    if not _plain(request):
+        return value
+    drop = ("output_index", "content_index")
+    return [{key: item for key, item in event.items() if key not in drop} for event in value]
+
+
+@fault(
     "responses-stream-no-text-done",
     site="responses.events",
     summary="response.output_text.done is never sent.",
