@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from conformance.core.catalogue import CHAT_FEATURES, DECLARABLE_CAPABILITIES, PROFILES
+from conformance.core.catalogue import DECLARABLE_CAPABILITIES, FEATURES, PROFILES
 
 # Endpoint paths a user may paste by mistake at the end of a base URL (longest first).
 ENDPOINT_SUFFIXES = (
@@ -40,8 +40,8 @@ class TargetConfigError(ValueError):
 def parse_capabilities(value: str | Iterable[str] | None) -> frozenset[str] | None:
     """``"chat, images"`` (or an iterable of names) → the declared set; None means "not declared: probe".
 
-    ``chat`` brings its features (tools, logprobs, n, structured_outputs, vision, reasoning) along; ``-tools``
-    declares one of them absent."""
+    ``chat`` brings its features (tools, logprobs, n, structured_outputs, vision, reasoning) along, ``responses``
+    its own (responses_store); ``-tools`` declares one of them absent."""
     if value is None:
         return None
     names = [name.strip() for name in (value.split(",") if isinstance(value, str) else list(value)) if name.strip()]
@@ -52,13 +52,15 @@ def parse_capabilities(value: str | Iterable[str] | None) -> frozenset[str] | No
         raise TargetConfigError(
             f"unknown capability {', '.join(unknown)}; choose from {', '.join(DECLARABLE_CAPABILITIES)}"
         )
-    if absent - set(CHAT_FEATURES):
+    features = {feature for family in FEATURES.values() for feature in family}
+    if absent - features:
         raise TargetConfigError(
-            f"only a feature of chat can be declared absent with '-' ({', '.join(CHAT_FEATURES)}): "
-            f"leave {', '.join(sorted(absent - set(CHAT_FEATURES)))} out instead"
+            f"only a feature of chat or responses can be declared absent with '-' ({', '.join(sorted(features))}): "
+            f"leave {', '.join(sorted(absent - features))} out instead"
         )
-    if "chat" in declared:
-        declared |= set(CHAT_FEATURES) - absent
+    for family, brought in FEATURES.items():
+        if family in declared:
+            declared |= set(brought) - absent
     return frozenset(declared - absent)
 
 

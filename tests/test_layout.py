@@ -124,7 +124,7 @@ def test_checks_probes_and_faults_mirror_each_other() -> None:
     assert probes - {"base", "endpoints"} <= checks
     # One set of faults breaks both official clients and the stream helper; the parse() oracle sees the faults
     # of the areas it drives.
-    assert checks - {"sdk_node", "sdk_parse", "sdk_helper"} <= faults
+    assert checks - {"sdk_node", "sdk_parse", "sdk_helper", "sdk_responses"} <= faults
 
 
 def test_every_package_is_installed() -> None:

@@ -50,6 +50,10 @@ DOCUMENTED = {
     "POST /moderations",
     "GET /engines",
     "GET /engines/{engine_id}",
+    "POST /responses",
+    "GET /responses/{response_id}",
+    "DELETE /responses/{response_id}",
+    "GET /responses/{response_id}/input_items",
 }
 OPERATIONS = {f"{method} {path}": operation for path, method, operation in operations(SPEC)}
 
@@ -172,6 +176,7 @@ def test_streamed_operations_describe_events() -> None:
         "POST /chat/completions",
         "POST /completions",
         "GET /fine-tunes/{fine_tune_id}/events",
+        "POST /responses",
     }
     for label, schema in streamed.items():
         event = resolve(schema)

@@ -540,6 +540,8 @@ CHAT_ALL = {"chat", "tools", "logprobs", "n", "structured_outputs", "vision", "r
         ("chat,-tools", {"chat", "logprobs", "n", "structured_outputs", "vision", "reasoning"}),
         ("chat, -tools, -n, -logprobs, -structured-outputs, -vision, -reasoning", {"chat"}),
         ("embeddings,tools", {"embeddings", "tools"}),
+        ("responses", {"responses", "responses_store"}),
+        ("chat,responses,-responses-store", {*CHAT_ALL, "responses"}),
     ],
 )
 def test_capabilities_parse(value: str | list[str] | None, declared: set[str] | None) -> None:

@@ -159,6 +159,11 @@ READY = {"status": "ready", "failing": [], "not_run": []}
             {"status": "ready", "failing": [], "not_run": ["N"]},
         ),
         ([_row("A", "MUST", "ERROR", "openai-python")], "openai-python", READY),
+        (
+            [_row("A", "SHOULD", "FAIL", "Responses API agents")],
+            "Responses API agents",
+            {"status": "limited", "failing": ["A"], "not_run": []},
+        ),
     ],
 )
 def test_readiness(rows: list[dict[str, Any]], client: str, expected: dict[str, Any]) -> None:
@@ -172,6 +177,7 @@ def test_readiness_lists_every_client_in_order() -> None:
         "openai-node",
         "strict SSE parsers",
         "browsers via CORS",
+        "Responses API agents",
     ]
 
 

@@ -40,6 +40,8 @@ CAPABILITIES = (
     "engines",
     "sdk",
     "transport",
+    "responses",  # POST /responses
+    "responses_store",  # the stored responses: retrieve, input items, delete (operations of the property run)
     "contract",  # the OpenAPI description as a whole (property tests: schemas, every operation works)
 )
 #: Endpoint families a check can need and a user can declare (``--capabilities``): a declared set
@@ -61,13 +63,23 @@ DECLARABLE_CAPABILITIES = (
     "structured_outputs",  # response_format json_object / json_schema
     "vision",  # image_url content parts
     "reasoning",  # reasoning_effort, and the reasoning text in its own field
+    "responses",  # the Responses API (POST /responses)
+    # A feature of responses a provider may decline: stored responses (retrieve, input items, delete,
+    # previous_response_id), declared with responses.
+    "responses_store",
 )
 #: Declaring ``chat`` declares these too, unless they are named with a minus (``chat,-tools``).
 CHAT_FEATURES = ("tools", "logprobs", "n", "structured_outputs", "vision", "reasoning")
+#: Declaring ``responses`` declares these too, unless named with a minus (``responses,-responses_store``).
+RESPONSES_FEATURES = ("responses_store",)
+#: The features each declarable family brings along.
+FEATURES = {"chat": CHAT_FEATURES, "responses": RESPONSES_FEATURES}
 #: ``--profile``: core is what every OpenAI-compatible server is used for; extended adds the newer
 #: optional endpoints; legacy is the deprecated ones (and model delete, which needs a fine-tuned model).
+#: The Responses API is extended: many servers that chat clients use well do not serve it, and a server
+#: without it should not need a declaration to keep its core verdict.
 PROFILES = ("core", "extended", "legacy", "all")
-EXTENDED_CAPABILITIES = ("images", "moderations", "files")
+EXTENDED_CAPABILITIES = ("images", "moderations", "files", "responses")
 LEGACY_CAPABILITIES = ("edits", "engines", "fine_tunes")
 _REQUIRED = ("id", "level", "title", "statement", "source", "endpoint", "capability", "breaks", "faults")
 _OPTIONAL = ("tags", "status", "since", "notes", "level_note", "see_also")
@@ -207,11 +219,12 @@ def profile_of(requirement: Requirement) -> str:
     """The smallest profile a requirement belongs to: "core", "extended" or "legacy".
 
     Derived from the capability; a requirement of a core capability that only legacy endpoints can
-    exercise (model delete) carries the tag ``legacy``.
+    exercise (model delete) carries the tag ``legacy``; one of another capability that only an extended
+    endpoint exercises (the SDK oracles of the Responses API) carries the tag ``extended``.
     """
     if requirement.capability in LEGACY_CAPABILITIES or "legacy" in requirement.tags:
         return "legacy"
-    if requirement.capability in EXTENDED_CAPABILITIES:
+    if requirement.capability in EXTENDED_CAPABILITIES or "extended" in requirement.tags:
         return "extended"
     return "core"
 

@@ -47,10 +47,19 @@ NODE_FLOWS = {
     "SDK-NODE-003": "chat_stream",
     "SDK-NODE-004": "embeddings",
     "SDK-NODE-005": "errors",
+    "SDK-NODE-006": "responses_stream",
 }
 
 
-NODE_FLOW_NEEDS = {"chat": "chat", "chat_stream": "chat", "errors": "chat", "embeddings": "embeddings"}
+NODE_FLOW_NEEDS = {
+    "chat": "chat",
+    "chat_stream": "chat",
+    "errors": "chat",
+    "embeddings": "embeddings",
+    "responses_stream": "chat",  # the Responses API is served by the chat model
+}
+#: Flows of an endpoint family declared apart from their model's (``--capabilities``).
+NODE_FLOW_FAMILY = {"responses_stream": "responses"}
 
 
 # -- the clients ---------------------------------------------------------------------------------------------
@@ -275,6 +284,9 @@ def node_launch(run_state: RunState, node_setup: NodeSetup) -> Iterator[NodeRun 
         need = NODE_FLOW_NEEDS.get(flow)
         if requirement_id not in selected:
             continue
+        declared = run_state.target.capabilities
+        if declared is not None and NODE_FLOW_FAMILY.get(flow, need) not in declared:
+            continue  # declared absent: the check is UNSUPPORTED by its own `needs`
         if need is not None:
             model = run_state.model_choice(need).model
             if model is None:

@@ -60,6 +60,8 @@ if TYPE_CHECKING:
     from conformance.transport.exchange import Redactor
 
 BUDGET_SHARE: Final = 0.6
+#: The model an operation's capability needs, where it is another capability's (stored responses: responses).
+_MODEL_OF: Final = {"responses_store": "responses"}
 # About what a worker spends generating, sending and judging one request of its engine (CPU, 2 cores):
 # with answers this slow, a second worker per core keeps it busy while the first waits.
 GENERATION_S: Final = 0.02
@@ -97,6 +99,14 @@ class PropertyDriver:
                         model = self.state.model_choice(capability).model
                 if model:
                     self.models[capability] = model
+        if "responses" in capabilities:
+            # The Responses API is served by the chat model.
+            model = self.target.models.get("chat")
+            if model is None:
+                with contextlib.suppress(BudgetExhausted):
+                    model = self.state.model_choice("chat").model
+            if model:
+                self.models["responses"] = model
         if "edits" in capabilities:
             # The suite has no flag for an edit model: take one GET /models lists.
             model = self.target.models.get("edits")
@@ -113,7 +123,8 @@ class PropertyDriver:
         self._choose_models()
         for label, operation in list(self.operations.items()):
             capability = operation.get("x-capability", "")
-            if capability in ("chat", "completions", "embeddings") and capability not in self.models:
+            needs_model = capability in ("chat", "completions", "embeddings", "responses", "responses_store")
+            if needs_model and _MODEL_OF.get(capability, capability) not in self.models:
                 # No model for it: the hand-written checks report that SKIP or UNSUPPORTED.
                 del self.operations[label]
 

@@ -158,6 +158,8 @@ class HandBuilt(CaseHooks):
         variation = {"image": tiny_png(), "n": 1, "size": "256x256"}
         tasks.append(lambda: send("POST /images/variations", body=variation, media_type=MULTIPART))
         tasks.append(self._engines)
+        if "responses" in self.models:
+            tasks.append(self._responses)
         # The longest sequence first: the others fill the remaining workers while it runs.
         self._in_parallel([self._files_and_fine_tunes, *tasks, *also])
 
@@ -165,6 +167,21 @@ class HandBuilt(CaseHooks):
         engine = first_id(self._send("GET /engines"))
         if engine:
             self._send("GET /engines/{engine_id}", path_parameters={"engine_id": engine})
+
+    def _responses(self) -> None:
+        """A response and its stream; then a stored one read back, its input items listed, and deleted."""
+        model = self.models["responses"]
+        body = {"model": model, "input": "Say hello.", "max_output_tokens": max(self.target.max_tokens, 16)}
+        self._send("POST /responses", body={**body, "store": False})
+        self._send("POST /responses", body={**body, "store": False, "stream": True})
+        if "GET /responses/{response_id}" not in self.operations:
+            return
+        stored = json_field(self._send("POST /responses", body={**body, "store": True}), "id")
+        if stored:
+            path = {"response_id": stored}
+            self._send("GET /responses/{response_id}", path_parameters=path)
+            self._send("GET /responses/{response_id}/input_items", path_parameters=path)
+            self._send("DELETE /responses/{response_id}", path_parameters=path)
 
     def _files_and_fine_tunes(self) -> None:
         upload = {"file": TRAINING_JSONL, "purpose": "fine-tune"}

@@ -79,7 +79,15 @@ def subset(spec: dict[str, Any], labels: set[str]) -> dict[str, Any]:
 
 # The capability whose model an operation's `model` is pinned to. Image, moderation and fine-tune
 # requests take an optional model of their own kind: generated ones are left to the provider's default.
-_MODEL_CAPABILITY: Final = {"chat": "chat", "completions": "completions", "embeddings": "embeddings", "edits": "edits"}
+_MODEL_CAPABILITY: Final = {
+    "chat": "chat",
+    "completions": "completions",
+    "embeddings": "embeddings",
+    "edits": "edits",
+    "responses": "responses",
+}
+#: The Responses API's token limit, and its documented minimum.
+_OUTPUT_LIMIT, _OUTPUT_MIN = "max_output_tokens", 16
 _TOKEN_CAPABILITIES: Final = ("chat", "completions", "edits")
 
 
@@ -125,6 +133,12 @@ def shape_body(body: dict[str, Any], capability: str, models: dict[str, str], ma
                 body[name] = min(int(body[name]), max_tokens)
         if capability != "edits" and "max_tokens" not in body and "max_completion_tokens" not in body:
             body["max_tokens"] = max_tokens
+    if capability == "responses":
+        limit = max(max_tokens, _OUTPUT_MIN)
+        if _whole(body.get(_OUTPUT_LIMIT)) and body[_OUTPUT_LIMIT] >= _OUTPUT_MIN:
+            body[_OUTPUT_LIMIT] = min(int(body[_OUTPUT_LIMIT]), limit)
+        elif _OUTPUT_LIMIT not in body:
+            body[_OUTPUT_LIMIT] = limit
     for name in ("n", "best_of"):
         if _whole(body.get(name)) and body[name] >= 1:
             body[name] = min(int(body[name]), 1 if capability == "images" else MAX_N)

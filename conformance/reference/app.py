@@ -32,6 +32,7 @@ from .images import image_png, images_response, parse_image_name, validate_image
 from .middleware import RequestContextMiddleware, TraceMiddleware
 from .moderations import moderation_response, validate_moderation
 from .policy import Policy
+from .responses import responses_routes
 from .sse import DONE, encode_event
 from .validation import validate_chat, validate_completion, validate_embedding
 
@@ -486,6 +487,7 @@ def create_app(
         Route("/v1/edits", endpoints.edits, methods=["POST"]),
         Route("/v1/engines", endpoints.list_engines, methods=["GET"]),
         Route("/v1/engines/{engine_id}", endpoints.retrieve_engine, methods=["GET"]),
+        *responses_routes(endpoints),
     ]
     app = ReferenceApp(
         routes=routes,

@@ -20,6 +20,8 @@ openai-python strict              openai-python strict, openai-python (strict va
 openai-node                       openai-node
 strict SSE parsers                strict SSE parsers, EventSource
 browsers via CORS                 browsers
+Responses API agents              Responses API agents (Codex, the Agents SDK: agents built on
+                                  POST /responses and its stream events)
 ================================  ==================================================================
 
 A saved report of schema 1.0 has free-text strings in ``breaks``; those are still matched the old way,
@@ -48,6 +50,7 @@ CLIENTS: dict[str, tuple[str, ...]] = {
     "openai-node": ("openai-node",),
     "strict SSE parsers": ("strict sse parsers", "eventsource"),
     "browsers via CORS": ("browsers", "browsers via cors"),
+    "Responses API agents": ("responses api agents",),
 }
 
 #: Schema 1.0 reports: markers a free-text entry contains, and what it must not contain.
@@ -57,6 +60,7 @@ _LEGACY: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "openai-node": (("openai-node", "every sdk"), ()),
     "strict SSE parsers": (("strict sse", "eventsource", "sse parser"), ()),
     "browsers via CORS": (("browser", "cors"), ()),
+    "Responses API agents": (("responses api agent",), ()),
 }
 _LEGACY_OLDER = re.compile(r"openai-(python|node)\s*<\s*\d")
 

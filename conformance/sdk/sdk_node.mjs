@@ -126,6 +126,25 @@ const flows = {
       return { content, finish_reason: finishReason, chunks };
     },
   },
+  responses_stream: {
+    what: "client.responses.stream() iterated, then await stream.finalResponse()",
+    async run() {
+      const stream = openai.responses.stream({
+        model: chatModel,
+        input: messages[0].content,
+        instructions: "Answer in plain English.", // probes.responses.INSTRUCTIONS
+        max_output_tokens: Math.max(maxTokens, 16),
+        temperature: 0,
+        store: false,
+      });
+      let deltas = "";
+      for await (const event of stream) {
+        if (event.type === "response.output_text.delta") deltas += event.delta;
+      }
+      const final = await stream.finalResponse();
+      return { deltas, output_text: final.output_text, status: final.status };
+    },
+  },
   embeddings: {
     what: "client.embeddings.create() (default base64, decoded by the SDK)",
     async run() {

@@ -180,8 +180,8 @@ class Policy(httpx.BaseTransport):
         if not isinstance(usage, dict):
             return
         with self._lock:
-            for key in ("prompt_tokens", "completion_tokens"):
-                value = usage.get(key)
+            for key, responses_key in (("prompt_tokens", "input_tokens"), ("completion_tokens", "output_tokens")):
+                value = usage.get(key, usage.get(responses_key))  # the Responses API's names
                 if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                     setattr(self.usage, key, getattr(self.usage, key) + value)
 

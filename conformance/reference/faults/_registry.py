@@ -40,6 +40,11 @@ Sites, and what ``value`` is there:
     (ctx ``file_id=`` / ``model_id=``).
 ``fine_tunes.stream``
     The items of a streamed event list: event dicts, then ``"[DONE]"`` (ctx ``request=``).
+``responses.response``
+    The JSON answer of a Responses API route (ctx ``route="create"|"retrieve"|"delete"|"input_items"``,
+    ``request=`` the body of a create, None otherwise).
+``responses.events``
+    The event dicts of a streamed response, each with its ``sequence_number`` (ctx ``request=``).
 ``stream.frames``
     The ``bytes`` wire pieces after serialisation, one SSE event each including its blank line;
     each list item is sent as its own body message (ctx ``request=``, ``kind="chat"|"completion"``).
@@ -101,6 +106,8 @@ SITES: Final = (
     "edits.response",
     "engines.response",
     "models.delete",
+    "responses.response",
+    "responses.events",
     "stream.frames",
     "stream.headers",
     "error",

@@ -172,6 +172,27 @@ def _endless_chunk(path: str, created: int) -> bytes:
     return b"data: " + json.dumps({**chunk, "choices": [choice]}, separators=(",", ":")).encode() + b"\n\n"
 
 
+def _endless_response(created: int) -> tuple[bytes, bytes]:
+    """A Responses API stream that opens a message and never closes it: (the opening events, one delta)."""
+    item = {"id": "msg_endless", "type": "message", "status": "in_progress", "role": "assistant", "content": []}
+    response = {"id": "resp_endless", "object": "response", "created_at": created, "status": "in_progress",
+                "model": "ref-chat", "output": []}  # fmt: skip
+    where = {"item_id": item["id"], "output_index": 0, "content_index": 0}
+    part = {"type": "output_text", "text": "", "annotations": []}
+    opening = [
+        {"type": "response.created", "response": response},
+        {"type": "response.in_progress", "response": response},
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.content_part.added", **where, "part": part},
+    ]
+    delta = {"type": "response.output_text.delta", **where, "delta": " and", "logprobs": []}
+
+    def frame(event: dict[str, Any]) -> bytes:
+        return f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
+
+    return b"".join(frame({**e, "sequence_number": n}) for n, e in enumerate(opening)), frame(delta)
+
+
 def _asks_stream(body: bytes) -> bool:
     with contextlib.suppress(ValueError):
         request = json.loads(body or b"{}")
@@ -199,11 +220,16 @@ def _every_stream_endless(value: ASGIApp, *, params: dict[str, float], **_: Any)
             return
         gone = hung_up(receive)
         await send_start(send, 200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"})
-        frame = _endless_chunk(scope.get("path", ""), int(time.time()))
+        path = scope.get("path", "")
+        opening, frame = b"", _endless_chunk(path, int(time.time()))
+        if on(path, "/responses"):
+            opening, frame = _endless_response(int(time.time()))
         # Fast streams send 25 events a write (the suite's event cap stops them within moments).
         batch = 25 if params["interval"] < 0.01 else 1
         stop_at = time.monotonic() + NEVER_LONGER_S
         with contextlib.suppress(Exception):  # the client hung up
+            if opening:
+                await send({"type": "http.response.body", "body": opening, "more_body": True})
             while not gone.is_set() and time.monotonic() < stop_at:
                 await send({"type": "http.response.body", "body": frame * batch, "more_body": True})
                 await asyncio.sleep(params["interval"])

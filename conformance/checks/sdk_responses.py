@@ -1,0 +1,128 @@
+"""SDK-PY-015..017, SDK-NODE-006: openai-python's and openai-node's Responses API as the oracle
+(openai-python resources/responses/responses.py, types/responses/response.py ``output_text``,
+lib/streaming/responses/_responses.py, lib/_parsing/_responses.py; openai-node lib/responses/ResponseStream.js).
+
+``output_text`` is what users read; the stream helper raises when events come out of the order it
+accumulates (RuntimeError) and builds the final response from ``response.completed``; ``parse()`` with a
+strict function tool ``json.loads`` the arguments. A refusal of the second turn of the tool loop, once the
+first was served with a call, is no decline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openai
+
+from conformance.checks.sdk import in_band_error
+from conformance.checks.sdk_node import node_run
+from conformance.core.results import NotApplicable, Violation
+from conformance.engine import check
+from conformance.sdk import (
+    NodeResults,
+    NodeSetup,
+    SdkOutcome,
+    SdkRun,
+    describe,
+    details,
+    exception_name,
+    raise_for_error,
+    raise_for_limits,
+    read,
+    wrong_value,
+)
+
+STATUSES = ("completed", "incomplete", "failed", "in_progress", "queued", "cancelled")
+
+
+@check("SDK-PY-015", needs="responses")
+def test_python_responses_create(sdk_responses_create: SdkOutcome) -> None:
+    run = sdk_responses_create.plain
+    raise_for_error(run, expected="a Response whose output_text is the reply")
+    text, status = read(run, run.value, ".output_text"), read(run, run.value, ".status")
+    if not isinstance(text, str) or not text or status not in STATUSES:
+        raise wrong_value(
+            run,
+            "responses.create() gave no reply in output_text",
+            expected=f"output_text non-empty, status one of {', '.join(STATUSES)}",
+            actual=f"output_text {text!r}, status {status!r}",
+        )
+
+
+def _stream_error(run: SdkRun) -> None:
+    if in_band_error(run):
+        raise NotApplicable("the provider reported an error in the stream (see RESP-STREAM-008)", see="RESP-STREAM-008")
+
+
+@check("SDK-PY-016", needs="responses")
+def test_python_responses_stream(sdk_responses_stream: SdkOutcome) -> None:
+    run = sdk_responses_stream.plain
+    _stream_error(run)
+    raise_for_error(run, expected="the stream iterated to the end and a final response with the streamed text")
+    joined, final = run.value
+    text = read(run, final, ".output_text")
+    if not joined or text != joined:
+        raise wrong_value(
+            run,
+            "the stream helper's final response does not hold the streamed reply",
+            expected=f"get_final_response().output_text == the joined deltas {joined[:80]!r}",
+            actual=f"output_text {text!r}",
+        )
+
+
+def _second_turn(run: SdkRun, second: Any) -> None:
+    expected = "a Response answering the function_call_output"
+    if isinstance(second, BaseException):
+        raise_for_limits(run, second, expected)
+        if not isinstance(second, openai.OpenAIError):
+            raise second  # our own code broke: ERROR
+        raise Violation(
+            f"{run.client}: the turn that sends the function_call_output raised {exception_name(second)}",
+            expected=f"{expected} (the first turn was served with the call: this is no decline)",
+            actual=describe(second),
+            detail=details(second),
+            evidence=run.evidence,
+        )
+    output = read(run, second, ".output")
+    if not output:
+        raise wrong_value(
+            run,
+            "the turn that sends the function_call_output got no reply",
+            expected="output with a message or further calls",
+            actual=f"output {output!r}",
+        )
+
+
+@check("SDK-PY-017", needs="responses")
+def test_python_responses_tool_loop(sdk_responses_tool_loop: SdkOutcome) -> None:
+    run = sdk_responses_tool_loop.plain
+    raise_for_error(run, expected="a ParsedResponse with the forced function_call and its parsed_arguments")
+    first, second = run.value
+    if second is None:
+        raise NotApplicable("no function_call for parse() to parse (see RESP-TOOL-001)", see="RESP-TOOL-001")
+    calls = [item for item in read(run, first, ".output") if getattr(item, "type", None) == "function_call"]
+    parsed = read(run, calls[0], ".parsed_arguments")
+    if not isinstance(parsed, dict):
+        raise wrong_value(
+            run,
+            "parse() gave no parsed_arguments for the call",
+            expected="a dict (the arguments of the strict tool, parsed)",
+            actual=repr(parsed),
+        )
+    _second_turn(run, second)
+
+
+@check("SDK-NODE-006", needs="responses")
+def test_node_responses_stream(node_setup: NodeSetup, node_results: NodeResults) -> None:
+    run = node_run(node_setup, node_results, "responses_stream")
+    _stream_error(run)
+    raise_for_error(run, expected="the stream iterated to the end and a final response with the streamed text")
+    value = run.value if isinstance(run.value, dict) else {}
+    deltas, text = value.get("deltas"), value.get("output_text")
+    if not deltas or text != deltas:
+        raise wrong_value(
+            run,
+            "the stream helper's final response does not hold the streamed reply",
+            expected=f"finalResponse().output_text == the joined deltas {str(deltas)[:80]!r}",
+            actual=f"output_text {text!r}",
+        )
