@@ -21,3 +21,18 @@ def reference_server() -> Iterator[ReferenceServer]:
         yield server
     finally:
         server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of tests/test_meta.py that read one fault's scoped run run one after another, so that run
+    is dropped after its last reader (test_meta.Judged) instead of being kept for the whole session."""
+    positions = [
+        n
+        for n, item in enumerate(items)
+        if item.nodeid.startswith("tests/test_meta.py::")
+        and "judged" in getattr(item, "fixturenames", ())
+        and "fault" in getattr(getattr(item, "callspec", None), "params", {})
+    ]
+    ordered = sorted((items[n] for n in positions), key=lambda item: item.callspec.params["fault"])  # type: ignore[attr-defined]
+    for n, item in zip(positions, ordered, strict=True):
+        items[n] = item
