@@ -279,6 +279,8 @@ def _error_problem(event: Typed) -> str | None:
 @check("RESP-TOOL-003", needs="responses")
 def test_streamed_call_arguments(responses_tool_stream: StreamExchange) -> None:
     line = judged(responses_tool_stream)
+    if error_reported(line):
+        raise NotApplicable(f"the provider reported an error in the stream (see {ERRORS})", see=ERRORS)
     calls = {i: item for i, item in line.finished.items() if item.get("type") == "function_call"}
     if not calls:
         calls = {i: item for i, item in line.added.items() if item.get("type") == "function_call"}

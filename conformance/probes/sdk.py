@@ -284,8 +284,8 @@ def node_launch(run_state: RunState, node_setup: NodeSetup) -> Iterator[NodeRun 
         need = NODE_FLOW_NEEDS.get(flow)
         if requirement_id not in selected:
             continue
-        declared = run_state.target.capabilities
-        if declared is not None and NODE_FLOW_FAMILY.get(flow, need) not in declared:
+        family, declared = NODE_FLOW_FAMILY.get(flow, need), run_state.target.capabilities
+        if family is not None and declared is not None and family not in declared:
             continue  # declared absent: the check is UNSUPPORTED by its own `needs`
         if need is not None:
             model = run_state.model_choice(need).model

@@ -175,3 +175,18 @@ def _data_only(value: list[bytes], *, kind: str = "", **_: Any) -> list[bytes]:
         lines = [line for line in frame.decode().split("\n") if not line.startswith("event:")]
         frames.append("\n".join(lines).encode())
     return frames
+
+
+@variation(
+    "responses-stream-call-failed",
+    site="responses.events",
+    summary="The streamed function call fails after response.in_progress with a documented response.failed "
+    "(status failed, error {code, message}): legal, a provider may fail a response.",
+    seen_in="OpenAI API (response.failed with error.code server_error); vLLM and LiteLLM failures mid-stream",
+)
+def _call_failed(value: list[Any], *, request: Any = None, **_: Any) -> list[Any]:
+    if not _called(request) or len(value) < 2:
+        return value
+    failed = copy.deepcopy(value[-1]["response"])
+    failed.update(status="failed", output=[], error={"code": "server_error", "message": "The model failed."})
+    return [*value[:2], {"type": "response.failed", "response": failed, "sequence_number": 2}]
