@@ -1,5 +1,5 @@
 """The two adapters over the engine agree: ``pytest --pyargs conformance`` gives every requirement the
-outcome ``oai-conformance run`` gives it, on the same target (clean, and with a fault)."""
+outcome ``oai-conformance run`` gives it, on the same target (one with a fault)."""
 
 from __future__ import annotations
 
@@ -30,11 +30,12 @@ def own_server() -> Iterator[ReferenceServer]:
         server.stop()
 
 
-@pytest.mark.parametrize("fault", [None, "stream-no-done"])
-def test_pytest_and_the_cli_give_the_same_outcomes(
-    own_server: ReferenceServer, tmp_path: Path, fault: str | None
-) -> None:
-    url = own_server.base_url if fault is None else own_server.fault_base_url(fault)
+# One run each, against a provider with one fault: every requirement is compared, the failing one and
+# the passing ones alike, and so is the exit code (a clean run of its own added 20 s and compared nothing
+# the passing rows here do not).
+@pytest.mark.parametrize("fault", ["stream-no-done"])
+def test_pytest_and_the_cli_give_the_same_outcomes(own_server: ReferenceServer, tmp_path: Path, fault: str) -> None:
+    url = own_server.fault_base_url(fault)
     path = tmp_path / "report.json"
     # pytest in a process of its own, with this environment (pytester would change HOME, where the
     # node oracle's package cache lives, and leave state behind in this process).
@@ -48,4 +49,5 @@ def test_pytest_and_the_cli_give_the_same_outcomes(
     via_cli = outcomes(score(url, TEST_KEY))
     assert via_pytest == via_cli
     failing = sum(1 for outcome in via_cli.values() if outcome in ("FAIL", "TIMEOUT"))
-    assert (done.returncode == 1) == (failing > 0), done.stdout[-2000:]
+    assert failing > 0
+    assert done.returncode == 1, done.stdout[-2000:]
