@@ -71,7 +71,8 @@ def test_the_wheel_and_sdist_build_pass_twine_and_run_installed(tmp_path: Path) 
     # and their own .pth files, such as an editable install's, are not read).
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     pip = [sys.executable, "-m", "pip", "--python", python, "--disable-pip-version-check", "--no-input", "install"]
-    run(*pip, "--quiet", "--no-deps", "--no-index", wheel, cwd=tmp_path)
+    # --ignore-installed: the .pth makes this environment's own copy (a plain `pip install .`) look installed.
+    run(*pip, "--quiet", "--no-deps", "--no-index", "--ignore-installed", wheel, cwd=tmp_path)
     where = run(python, "-c", "import conformance; print(conformance.__file__)", cwd=tmp_path)
     assert Path(where.strip()).is_relative_to(home), where
     command = home / "bin" / "oai-conformance"
