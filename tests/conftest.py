@@ -23,9 +23,20 @@ def reference_server() -> Iterator[ReferenceServer]:
         server.stop()
 
 
+# The longest files first: xdist (--dist loadfile) hands out whole files in this order, and the file of
+# the meta-tests alone is about half the suite; started last, it ran on after everything else was done.
+FIRST = ("tests/test_meta.py::", "tests/test_meta_end_to_end.py::")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests of tests/test_meta.py that read one fault's scoped run run one after another, so that run
-    is dropped after its last reader (test_meta.Judged) instead of being kept for the whole session."""
+    """The longest files first (:data:`FIRST`); and the tests of tests/test_meta.py that read one fault's
+    scoped run one after another, so that run is dropped after its last reader (test_meta.Judged) instead
+    of being kept for the whole session."""
+
+    def rank(item: pytest.Item) -> int:
+        return next((n for n, prefix in enumerate(FIRST) if item.nodeid.startswith(prefix)), len(FIRST))
+
+    items.sort(key=rank)
     positions = [
         n
         for n, item in enumerate(items)
