@@ -24,7 +24,7 @@ BUILD_DIR="$STATE_DIR/build"
 SERVER_BIN="$BUILD_DIR/bin/llama-server"
 KEY=sk-peer-llama
 REPLAY_KEY=$KEY
-RUN_ARGS=(--capabilities chat,completions --api-key "$KEY" --chat-model gemma-3-270m --completion-model gemma-3-270m)
+RUN_ARGS=(--capabilities chat,completions,responses --api-key "$KEY" --chat-model gemma-3-270m --completion-model gemma-3-270m)
 # Static, generic-CPU build of the server alone; nothing is fetched at build time (no prebuilt web UI,
 # no OpenSSL or curl: the server never downloads models here).
 CMAKE_FLAGS=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF -DBUILD_SHARED_LIBS=OFF
