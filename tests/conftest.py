@@ -25,7 +25,7 @@ def reference_server() -> Iterator[ReferenceServer]:
 
 # The longest files first: xdist (--dist loadfile) hands out whole files in this order, and the file of
 # the meta-tests alone is about half the suite; started last, it ran on after everything else was done.
-FIRST = ("tests/test_meta.py::", "tests/test_meta_end_to_end.py::")
+FIRST = ("tests/test_meta.py::", "tests/test_meta_faults.py::", "tests/test_meta_end_to_end.py::")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -37,13 +37,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return next((n for n, prefix in enumerate(FIRST) if item.nodeid.startswith(prefix)), len(FIRST))
 
     items.sort(key=rank)
-    positions = [
-        n
-        for n, item in enumerate(items)
-        if item.nodeid.startswith("tests/test_meta.py::")
-        and "judged" in getattr(item, "fixturenames", ())
-        and "fault" in getattr(getattr(item, "callspec", None), "params", {})
-    ]
-    ordered = sorted((items[n] for n in positions), key=lambda item: item.callspec.params["fault"])  # type: ignore[attr-defined]
-    for n, item in zip(positions, ordered, strict=True):
-        items[n] = item
+    for prefix in ("tests/test_meta.py::", "tests/test_meta_faults.py::"):
+        positions = [
+            n
+            for n, item in enumerate(items)
+            if item.nodeid.startswith(prefix)
+            and "judged" in getattr(item, "fixturenames", ())
+            and "fault" in getattr(getattr(item, "callspec", None), "params", {})
+        ]
+        by_fault = sorted((items[n] for n in positions), key=lambda item: item.callspec.params["fault"])  # type: ignore[attr-defined]
+        for n, item in zip(positions, by_fault, strict=True):
+            items[n] = item
