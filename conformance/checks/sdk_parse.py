@@ -37,19 +37,26 @@ def cut_by_our_limit(run: SdkRun) -> None:
         raise NotApplicable("parse() raised LengthFinishReasonError: the answer was cut by the run's max_tokens")
 
 
+def raise_for_second_turn(run: SdkRun, second: Any, expected: str, turn: str) -> None:
+    """A second turn (the answer to a tool call) that raised: the run's limits, our own error (ERROR), or the
+    client's exception as a violation -- the first turn was served with the call, so it is no decline."""
+    if not isinstance(second, BaseException):
+        return
+    raise_for_limits(run, second, expected)
+    if not isinstance(second, openai.OpenAIError):
+        raise second  # our own code broke: ERROR
+    raise Violation(
+        f"{run.client}: {turn} raised {exception_name(second)}",
+        expected=f"{expected} (the first turn was served with the call: this is no decline)",
+        actual=describe(second),
+        detail=details(second),
+        evidence=run.evidence,
+    )
+
+
 def judge_second_turn(run: SdkRun, second: Any) -> None:
     expected = "a ChatCompletion answering the tool result"
-    if isinstance(second, BaseException):
-        raise_for_limits(run, second, expected)
-        if not isinstance(second, openai.OpenAIError):
-            raise second  # our own code broke: ERROR
-        raise Violation(
-            f"{run.client}: the turn that answers the tool call raised {exception_name(second)}",
-            expected=f"{expected} (the first turn was served with the call: this is no decline of tools)",
-            actual=describe(second),
-            detail=details(second),
-            evidence=run.evidence,
-        )
+    raise_for_second_turn(run, second, expected, "the turn that answers the tool call")
     message = read(run, second, ".choices[0].message")
     content, calls = read(run, message, ".content"), read(run, message, ".tool_calls")
     if not ((isinstance(content, str) and content) or calls):

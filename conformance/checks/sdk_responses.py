@@ -12,22 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import openai
-
 from conformance.checks.sdk import in_band_error
 from conformance.checks.sdk_node import node_run
-from conformance.core.results import NotApplicable, Violation
+from conformance.checks.sdk_parse import raise_for_second_turn
+from conformance.core.results import NotApplicable
 from conformance.engine import check
 from conformance.sdk import (
     NodeResults,
     NodeSetup,
     SdkOutcome,
     SdkRun,
-    describe,
-    details,
-    exception_name,
     raise_for_error,
-    raise_for_limits,
     read,
     wrong_value,
 )
@@ -72,17 +67,7 @@ def test_python_responses_stream(sdk_responses_stream: SdkOutcome) -> None:
 
 def _second_turn(run: SdkRun, second: Any) -> None:
     expected = "a Response answering the function_call_output"
-    if isinstance(second, BaseException):
-        raise_for_limits(run, second, expected)
-        if not isinstance(second, openai.OpenAIError):
-            raise second  # our own code broke: ERROR
-        raise Violation(
-            f"{run.client}: the turn that sends the function_call_output raised {exception_name(second)}",
-            expected=f"{expected} (the first turn was served with the call: this is no decline)",
-            actual=describe(second),
-            detail=details(second),
-            evidence=run.evidence,
-        )
+    raise_for_second_turn(run, second, expected, "the turn that sends the function_call_output")
     output = read(run, second, ".output")
     if not output:
         raise wrong_value(
