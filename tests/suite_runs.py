@@ -40,6 +40,29 @@ TIMING_RUNS: dict[str, tuple[str, dict[str, float]]] = {
 }
 
 
+def _hostile(module: str) -> list[str]:
+    from conformance.reference import FAULTS
+
+    return sorted(name for name, fault in FAULTS.items() if fault.apply.__module__.endswith(module))
+
+
+def _legal(name: str) -> bool:
+    from conformance.reference import FAULTS
+
+    return FAULTS[name].legal
+
+
+# The hostile faults (hangs, trickles, resets, huge bodies): each acts on the one request of its TRANSPORT
+# check (reference/faults/transport.py) and is run whole, once, by tests/test_hostile.py, which also holds
+# it to its row of the fault table; and the whole providers that are slow, stalled or hung on every request
+# (reference/faults/timing.py), run whole through the CLI by tests/test_meta_end_to_end.py (with the
+# hostile variations, which are legal and so also judged by the property run).
+HOSTILE_ONE_REQUEST = [
+    name for name in _hostile(".faults.transport") if name.startswith("transport-") and not _legal(name)
+]
+WHOLE_PROVIDER = _hostile(".faults.timing")
+
+
 def fault_spec(fault: str) -> str:
     """The fault as the reference URL names it in the project's runs (a timing fault with its short delays)."""
     return TIMING_RUNS.get(fault, (fault, {}))[0]

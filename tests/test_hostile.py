@@ -44,13 +44,17 @@ from conformance.target import Target
 from conformance.transport.client import HttpClient
 from conformance.transport.limits import BudgetExhausted, retry_after
 from tests.conftest import TEST_KEY
-from tests.suite_runs import cached_report, score
+from tests.suite_runs import HOSTILE_ONE_REQUEST, cached_report, failing, score
 
 CATALOGUE = load_catalogue()
 HOSTILE = sorted(name for name, fault in FAULTS.items() if name.startswith("transport-") and not fault.legal)
 # Those that act on the one request of their TRANSPORT check (reference/faults/transport.py), not on the whole
-# provider (reference/faults/timing.py: every POST unanswered, every stream endless, a stall).
-ONE_REQUEST = [name for name in HOSTILE if FAULTS[name].apply.__module__.endswith(".faults.transport")]
+# provider (reference/faults/timing.py: every POST unanswered, every stream endless, a stall). Their one
+# whole run each is here (the meta-tests do not run them again): it is also held to the fault table.
+ONE_REQUEST = HOSTILE_ONE_REQUEST
+TABLE: dict[str, list[str]] = json.loads(
+    (Path(__file__).parent / "fixtures" / "fault_table.json").read_text(encoding="utf-8")
+)
 OWNER = {fault: r.id for r in CATALOGUE.active for fault in r.faults if fault in HOSTILE}
 MODEL_FLAGS = ["--chat-model", "ref-chat", "--completion-model", "ref-instruct", "--embedding-model", "ref-embed"]
 KEY = "sk-hostile-secret-0123456789abcdef"
@@ -390,6 +394,7 @@ def test_a_hostile_fault_gives_a_bounded_run_with_a_clear_failure(
     reference_server: ReferenceServer, fault: str
 ) -> None:
     report = cached_report(reference_server.fault_base_url(fault), TEST_KEY)
+    assert sorted(failing(report)) == TABLE[fault], "the run fails exactly the fault's row of the table"
     assert report["run"]["duration_s"] < RUN_SANITY_S
     slow = {rid: seconds for rid, seconds in _transport_durations(report).items() if seconds > CHECK_BOUND_S}
     assert not slow, f"{fault} cost these checks more than {CHECK_BOUND_S} s: {slow}"

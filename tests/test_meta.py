@@ -14,7 +14,7 @@ Faults are judged through the engine in-process (``tests/scoped_runs.py``): the 
 which fault sites each probe's requests pass; a fault re-sends only the probes its site can reach
 and re-judges the checks that read them. ``tests/test_meta_end_to_end.py`` keeps whole runs over real
 sockets through the CLI for the clean provider, every variation, one fault per site and every
-hostile fault.
+timing fault; ``tests/test_hostile.py`` runs each hostile fault whole.
 
 A MAY requirement is the other exception: a MAY is never a failure (conformance/engine/judge.py), so
 its proving fault makes it SKIP with "not offered (MAY): <title>" instead of FAIL, and it is in no row
@@ -23,8 +23,8 @@ of the table. That SKIP is what the tests ask of it, so its check is still shown
 The property requirements (tagged "property") are the exception: the property run judges every
 answer of every operation, so it also notices most deviations a hand-written check owns, and listing
 every fault on them would say nothing. A fault they list must make them FAIL; for any other fault they
-are left out of the comparison and out of the run. They run for the clean provider and every legal
-variation, which must pass them.
+are left out of the comparison and out of the run. They run for the clean provider and, in the whole
+CLI runs of test_meta_end_to_end.py, for every legal variation, which must pass them.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from conformance.engine.deferral import owner_of
 from conformance.engine.judge import NOT_OFFERED
 from conformance.reference import FAULTS, ReferenceServer
 from tests.scoped_runs import CleanRun, clean_run, failing, outcomes, scoped_run
-from tests.suite_runs import PROPERTY, PROPERTY_FAULTS
+from tests.suite_runs import HOSTILE_ONE_REQUEST, PROPERTY, PROPERTY_FAULTS
 from tests.test_meta_end_to_end import CASES as END_TO_END
 
 CATALOGUE = load_catalogue()
@@ -72,9 +72,10 @@ def owners(fault: str) -> dict[str, str | None]:
     return {rid: owner_of(rid, outcome_of, CATALOGUE) for rid in declared}
 
 
-# Judged here, in-process, the legal variations too; one fault per site, the hostile faults and the
-# variations a group at a time are judged by whole runs through the CLI (test_meta_end_to_end.py).
-SCOPED = sorted(set(FAULTS) - set(END_TO_END))
+# Judged here, in-process, the legal variations too (but for the property run); one fault per site, the
+# timing faults and the variations a group at a time are judged by whole runs through the CLI
+# (test_meta_end_to_end.py), the hostile faults of one request by whole runs in test_hostile.py.
+SCOPED = sorted(set(FAULTS) - set(END_TO_END) - set(HOSTILE_ONE_REQUEST))
 
 
 JUDGED_FAULTS = sorted(set(DECLARED) & set(SCOPED))
@@ -85,7 +86,8 @@ JUDGED_FAULTS = sorted(set(DECLARED) & set(SCOPED))
 USES = Counter([*JUDGED_FAULTS, *SCOPED, *JUDGED_FAULTS])
 # The per-fault tests are split over two files (this one and test_meta_faults.py), so that --dist loadfile
 # gives them to two workers: in one file they were half the suite's time on one worker.
-SECOND_HALF = frozenset(SCOPED[len(SCOPED) // 2 :])
+# Every other one by name: the costly ones (the prop-* faults, judged with a property run) cluster by name.
+SECOND_HALF = frozenset(SCOPED[1::2])
 
 
 def half(faults: list[str], second: bool) -> list[str]:
