@@ -92,9 +92,11 @@ def judges_property(base_url: str) -> bool:
     return all(FAULTS[name].legal for name in names if name in FAULTS) or bool(PROPERTY_FAULTS & names)
 
 
-def score(base_url: str, api_key: str, **limits: Any) -> dict[str, Any]:
+def score(base_url: str, api_key: str, *, property_tests: bool = True, **limits: Any) -> dict[str, Any]:
+    """One run, not cached; ``property_tests=False``: every requirement but the property ones."""
     target = Target.build(base_url, api_key=api_key, env={}, name=base_url, **MODELS, **limits)
-    return run(target, out_dir=None).report
+    only = None if property_tests else [r.id for r in load_catalogue().active if r.id not in PROPERTY]
+    return run(target, out_dir=None, only=only).report
 
 
 def cached_report(
@@ -116,11 +118,7 @@ def fault_report(server: Any, fault: str, api_key: str) -> dict[str, Any]:
 def _cached_report(
     base_url: str, api_key: str, property_tests: bool, limits: tuple[tuple[str, float], ...]
 ) -> dict[str, Any]:
-    if property_tests:
-        return score(base_url, api_key, **dict(limits))
-    target = Target.build(base_url, api_key=api_key, env={}, name=base_url, **MODELS, **dict(limits))
-    only = [r.id for r in load_catalogue().active if r.id not in PROPERTY]
-    return run(target, out_dir=None, only=only).report
+    return score(base_url, api_key, property_tests=property_tests, **dict(limits))
 
 
 def outcomes(report: dict[str, Any]) -> dict[str, str]:
