@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conformance.core.results import ProviderTimeout, Unsupported, Violation
+from conformance.core.results import NotApplicable, ProviderTimeout, Unsupported, Violation
 from conformance.transport.exchange import Exchange
 
 _ERROR_KEYS = ("message", "type", "param", "code")
@@ -110,6 +110,31 @@ def success(exchange: Exchange, what: str) -> None:
         detail=_body_hint(exchange),
         evidence=exchange,
     )
+
+
+def served(
+    exchange: Exchange, what: str, *, feature: str, owner: str | None = None, refusable: bool = False
+) -> dict[str, Any]:
+    """The JSON object of a 2xx answer to a request for an optional ``feature`` -- the one decline rule:
+    an honest refusal (:func:`declined`) is UNSUPPORTED, any other answer a failure. The failure is the
+    calling check's own when ``owner`` is None; else ``owner``'s, and this check SKIPs "see owner"."""
+    answered(exchange)
+    if declined(exchange, refusable=refusable):
+        raise Unsupported(f"{feature}: the provider declined {what} ({exchange.status} with an error envelope)")
+    status = exchange.status or 0
+    if not 200 <= status < 300:
+        if owner is not None:
+            raise NotApplicable(f"{what} was not served (see {owner})", see=owner)
+        refusals = "404, 405 or 501" if refusable else "4xx"
+        raise Violation(
+            f"{what[:1].upper()}{what[1:]} was neither served nor declined",
+            expected=f"a 2xx answer, or a {refusals} with the error envelope declining it (a 5xx is no decline: "
+            "openai-python retries it twice)",
+            actual=f"{status} {exchange.reason}",
+            detail=_body_hint(exchange),
+            evidence=exchange,
+        )
+    return json_object(exchange)
 
 
 def json_value(exchange: Exchange) -> Any:

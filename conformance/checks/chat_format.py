@@ -32,9 +32,7 @@ def declined(exchange: Exchange, what: str) -> None:
 
 def served_message(exchange: Exchange, what: str) -> tuple[dict[str, Any], Any]:
     """The first choice's message of a served answer, and its finish_reason."""
-    declined(exchange, what)
-    expect.success(exchange, what)
-    choice = expect.choices(expect.json_object(exchange), exchange)[0]
+    choice = expect.choices(expect.served(exchange, what, feature="structured outputs"), exchange)[0]
     message = choice.get("message")
     if not isinstance(message, dict):
         raise NotApplicable("the answer carries no message object (see CHAT-005)", see="CHAT-005")

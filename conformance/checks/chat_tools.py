@@ -39,13 +39,7 @@ CALL_AS_JSON = re.compile(r'"name"\s*:\s*"get_weather"')
 def choice_of(exchange: Exchange, what: str, *, owner: str | None = None) -> dict[str, Any]:
     """The first choice of a served answer. A decline is UNSUPPORTED; any other failure is the owner's
     (``owner`` None: this check owns the request and fails on it)."""
-    expect.answered(exchange)
-    if expect.declined(exchange):
-        raise Unsupported(f"tools: the provider declined {what} ({exchange.status} with an error envelope)")
-    if owner is not None and not (exchange.status is not None and 200 <= exchange.status < 300):
-        raise NotApplicable(f"{what} was not served (see {owner})", see=owner)
-    expect.success(exchange, what)
-    body = expect.json_object(exchange)
+    body = expect.served(exchange, what, feature="tools", owner=owner)
     choices = expect.choices(body, exchange)
     message = choices[0].get("message")
     if not isinstance(message, dict):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import base64
 import math
 import struct
-from typing import Any
 
 from conformance import expect
-from conformance.core.results import NotApplicable, Unsupported, Violation
+from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
 from conformance.probes.embeddings import (
     DIMENSIONS,
@@ -173,26 +172,10 @@ def test_vectors_are_finite_and_of_one_dimension(embedding_inputs_2: Exchange) -
         )
 
 
-def served_or_declined(exchange: Exchange, what: str) -> dict[str, Any]:
-    """The body of a served answer; a 4xx with the envelope declines ``what`` (UNSUPPORTED), anything else
-    that is not a 2xx fails."""
-    expect.answered(exchange)
-    if expect.declined(exchange):
-        raise Unsupported(f"{what}: the provider declined it ({exchange.status} with an error envelope)")
-    if not 200 <= (exchange.status or 0) < 300:
-        raise Violation(
-            f"{what} was neither served nor declined",
-            expected="200, or a 4xx with the error envelope declining it (a 5xx is no decline)",
-            actual=f"{exchange.status} {exchange.reason}; {expect.short(exchange.text, 200)}",
-            evidence=exchange,
-        )
-    return expect.json_object(exchange)
-
-
 @check("EMB-006", needs="embeddings")
 def test_dimensions_is_honoured_or_declined(embedding_dimensions: Exchange) -> None:
     exchange = embedding_dimensions
-    body = served_or_declined(exchange, f"dimensions {DIMENSIONS}")
+    body = expect.served(exchange, f"dimensions {DIMENSIONS}", feature="embeddings")
     for index, item in enumerate(data_items(body, exchange)):
         vector = float_vector(item)
         if vector is None:
@@ -210,7 +193,7 @@ def test_dimensions_is_honoured_or_declined(embedding_dimensions: Exchange) -> N
 @check("EMB-007", needs="embeddings")
 def test_token_array_input_is_embedded_or_declined(embedding_token_arrays: Exchange) -> None:
     exchange = embedding_token_arrays
-    body = served_or_declined(exchange, "input as arrays of token ids")
+    body = expect.served(exchange, "input as arrays of token ids", feature="embeddings")
     indexes = [item.get("index") for item in data_items(body, exchange)]
     if sorted(i for i in indexes if isinstance(i, int)) != list(range(len(TOKEN_ARRAYS))) or len(indexes) != len(
         TOKEN_ARRAYS

@@ -27,15 +27,8 @@ STATUSES = ("completed", "incomplete", "failed", "in_progress", "queued", "cance
 def served(exchange: Exchange, what: str, *, owner: str | None = None, refusable: bool = False) -> dict[str, Any]:
     """The JSON object of a 2xx answer. A decline is UNSUPPORTED; any other failure is the owner's (``owner``
     None: the calling check owns the request and fails on it)."""
-    expect.answered(exchange)
-    if expect.declined(exchange, refusable=refusable):
-        raise Unsupported(f"responses: the provider declined {what} ({exchange.status} with an error envelope)")
-    if owner is not None and not (exchange.status is not None and 200 <= exchange.status < 300):
-        raise NotApplicable(f"{what} was not served (see {owner})", see=owner)
-    if refusable:  # a 400 or 422 is a refusal of a documented form, no decline
-        expect.status(exchange, 200, title=f"{what} was refused")
-    expect.success(exchange, what)
-    return expect.json_object(exchange)
+    # refusable: only a 404/405/501 declines; a 400 or 422 is a refusal of a documented form, no decline.
+    return expect.served(exchange, what, feature="responses", owner=owner, refusable=refusable)
 
 
 def output_text(body: dict[str, Any]) -> str:
