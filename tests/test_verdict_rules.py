@@ -1,8 +1,12 @@
-"""The verdict rules that are not a single check's: a MAY is never a failure, and a same-origin 307/308
-whose target serves the request is legal (ARCHITECTURE.md, "Verdicts people can defend")."""
+"""The verdict rules that are not a single check's: a MAY is never a failure, a same-origin 307/308
+whose target serves the request is legal (ARCHITECTURE.md, "Verdicts people can defend"), and a tool call
+in content is a call, not markup a model echoed (CHAT-TOOL-008)."""
 
 from __future__ import annotations
 
+import pytest
+
+from conformance.checks.chat_tools import call_in_text
 from conformance.core.results import Level, NotApplicable, Outcome, ProviderTimeout, Violation
 from conformance.engine.judge import NOT_OFFERED, optional_absent
 from conformance.probes.base_url import Sent, same_origin_target
@@ -54,3 +58,41 @@ def test_a_307_whose_target_serves_is_legal() -> None:
 
 def test_a_307_whose_target_refuses_is_not_legal() -> None:
     assert not Sent("chat/completions/", answer(307, "../completions"), answer(404)).legal_redirect
+
+
+# Content of an answer to tool_choice "auto" → the call CHAT-TOOL-008 finds in it (None: no call).
+ECHOED_PREAMBLE = (  # llama.cpp b11434 --jinja, gemma-3-270m (reports/llama-server, issue 16): no call was made
+    "# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with "
+    "function signatures within <tool_call></tool_call> XML tags:\n"
+)
+DEFINITION = '<tools>{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", '
+DEFINITION += '"properties": {"city": {"type": "string"}}, "required": ["city"]}}}</tools>'
+PARIS = {"city": "Paris"}
+CALLS_IN_TEXT: list[tuple[str, str, tuple[str, dict[str, str]] | None]] = [
+    (
+        "hermes-markup",
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>',
+        ("get_weather", PARIS),
+    ),
+    ("llama-json", '{"name": "get_weather", "parameters": {"city": "Paris"}}', ("get_weather", PARIS)),
+    ("python-tag", '<|python_tag|>{"name": "get_weather", "parameters": {"city": "Paris"}}', ("get_weather", PARIS)),
+    ("mistral-list", '[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}}]', ("get_weather", PARIS)),
+    ("mistral-args", '[TOOL_CALLS]get_weather[ARGS]{"city": "Paris"}', ("get_weather", PARIS)),
+    ("llama-function-tag", '<function=get_weather>{"city": "Paris"}</function>', ("get_weather", PARIS)),
+    (
+        "openai-shape",
+        '{"type": "function", "function": {"name": "get_weather", "arguments": "{\\"city\\": \\"Paris\\"}"}}',
+        ("get_weather", PARIS),
+    ),
+    ("prose-around", 'Sure! {"name": "get_weather", "arguments": {"city": "Paris"}} Done.', ("get_weather", PARIS)),
+    ("echoed-preamble", ECHOED_PREAMBLE, None),
+    ("echoed-definition", DEFINITION, None),
+    ("plain-answer", "It is sunny in Paris.", None),
+    ("another-function", '<tool_call>{"name": "get_time", "arguments": {"city": "Paris"}}</tool_call>', None),
+    ("cut-call", '<tool_call>{"name": "get_weather", "arguments": {"ci', None),
+]
+
+
+@pytest.mark.parametrize(("content", "found"), [case[1:] for case in CALLS_IN_TEXT], ids=[c[0] for c in CALLS_IN_TEXT])
+def test_a_call_in_content_is_a_call_not_markup(content: str, found: tuple[str, dict[str, str]] | None) -> None:
+    assert call_in_text(content) == found

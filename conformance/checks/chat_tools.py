@@ -31,9 +31,13 @@ ARGUMENTS = "CHAT-TOOL-003"
 NAME = "get_weather"
 #: The functions the probes offer, by name: their parameter schemas.
 PARAMETERS: dict[str, Any] = {NAME: WEATHER_TOOL["function"]["parameters"]}  # type: ignore[index]
-# How tool calls look when a server leaves them in the text: chat-template markers, or the call as JSON.
-MARKERS = ("<tool_call>", "</tool_call>", "<|python_tag|>", "[TOOL_CALLS]", "<function=", "<|tool_call", "<tool_calls>")
-CALL_AS_JSON = re.compile(r'"name"\s*:\s*"get_weather"')
+# How a tool call looks when a server leaves it in the text: a JSON object naming an offered function with
+# its arguments, {"name": …, "arguments" or "parameters": {…}} -- bare (Llama 3.1), in <tool_call> markup
+# (Hermes, Qwen), after [TOOL_CALLS] or <|python_tag|>, or as {"function": {…}} -- or the name in the markup
+# and the arguments after it, <function=NAME>{…} (Llama 3.1) or [TOOL_CALLS]NAME[ARGS]{…} (Mistral). Markup
+# alone is no call: a small model that echoes its template's tool preamble ("… within <tool_call></tool_call>
+# XML tags") called nothing (llama.cpp --jinja with gemma-3-270m; variation tool-auto-echoes-template).
+NAME_IN_MARKUP = re.compile(r"(?:<function=|\[TOOL_CALLS\])\s*([A-Za-z0-9_.-]+)\s*(?:>|\[ARGS\])\s*(?=\{)")
 
 
 def choice_of(exchange: Exchange, what: str, *, owner: str | None = None) -> dict[str, Any]:
@@ -241,20 +245,59 @@ def test_tool_choice_required_calls_a_tool(chat_tools_required: Exchange) -> Non
         )
 
 
-def looks_like_a_call(text: str) -> bool:
-    return any(marker in text for marker in MARKERS) or bool(CALL_AS_JSON.search(text))
+def call_in_text(text: str) -> tuple[str, dict[str, Any]] | None:
+    """The first call of an offered function written into ``text`` (see :data:`NAME_IN_MARKUP`), or None."""
+    for match in NAME_IN_MARKUP.finditer(text):
+        arguments = _json_at(text, match.end())
+        if match.group(1) in PARAMETERS and _are_arguments(arguments):
+            return match.group(1), arguments
+    for start in (n for n, char in enumerate(text) if char == "{"):
+        for value in _objects(_json_at(text, start)):
+            function = value["function"] if isinstance(value.get("function"), dict) else value
+            name = function.get("name")
+            for key in ("arguments", "parameters"):
+                arguments = function.get(key)
+                arguments = _parsed(arguments) if isinstance(arguments, str) else arguments
+                if name in PARAMETERS and _are_arguments(arguments):
+                    return name, arguments
+    return None
+
+
+def _json_at(text: str, start: int) -> Any:
+    try:
+        return json.JSONDecoder().raw_decode(text, start)[0]
+    except ValueError:
+        return None
+
+
+def _objects(value: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in ``value``, itself first."""
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from _objects(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _objects(item)
+
+
+def _are_arguments(value: Any) -> bool:
+    """Arguments of a call: an object, not a parameter schema (a tool's definition is no call)."""
+    return isinstance(value, dict) and "properties" not in value and value.get("type") != "object"
 
 
 @check("CHAT-TOOL-008", needs=("chat", "tools"))
 def test_tool_calls_are_never_text(chat_tools_auto: Exchange) -> None:
     choice = choice_of(chat_tools_auto, 'tool_choice "auto"')
     content = choice["message"].get("content")
-    if isinstance(content, str) and looks_like_a_call(content):
+    found = call_in_text(content) if isinstance(content, str) else None
+    if found is not None:
         raise Violation(
             "A tool call was written into content",
             pointer="/choices/0/message/content",
-            expected="the call in message.tool_calls, never tool-call markup or JSON in content",
-            actual=f"content {expect.short(content)}; tool_calls {expect.short(calls_of(choice))}",
+            expected="the call in message.tool_calls, never written into content (as markup or JSON)",
+            actual=f"a call of {found[0]} with {expect.short(found[1], 100)} in content {expect.short(content)}; "
+            f"tool_calls {expect.short(calls_of(choice))}",
             evidence=chat_tools_auto,
         )
 

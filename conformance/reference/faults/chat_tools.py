@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import invalid_request
 from ._asgi import on
-from ._registry import fault
+from ._registry import fault, variation
 from ._stream import choices, chunks
 
 
@@ -130,6 +130,34 @@ def _call_as_text(value: dict[str, Any], *, request: Any = None, **_: Any) -> di
             call = {"name": function["name"], "arguments": json.loads(function["arguments"])}
             message["content"] = f"<tool_call>\n{json.dumps(call)}\n</tool_call>"
             choice["finish_reason"] = "stop"
+    return edited
+
+
+# What llama.cpp --jinja with gemma-3-270m answered to tool_choice "auto" (reports/llama-server): the start
+# of its chat template's tool preamble, cut at the token limit. Markup, but no call.
+ECHOED_PREAMBLE = (
+    "# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with "
+    "function signatures within <tool_call></tool_call> XML tags:\n"
+)
+
+
+@variation(
+    "tool-auto-echoes-template",
+    site="chat.response",
+    summary='To tool_choice "auto" the model answers no call but text that echoes its chat template\'s tool '
+    "preamble, <tool_call></tool_call> markup included, cut at the token limit: legal (the model chose to answer "
+    "text; no call is in it).",
+    seen_in="llama.cpp b11434 --jinja with gemma-3-270m (a small model repeating its prompt)",
+)
+def _auto_echoes_template(value: dict[str, Any], *, request: Any = None, **_: Any) -> dict[str, Any]:
+    if not isinstance(request, dict) or request.get("tool_choice") != "auto":
+        return value
+    edited = copy.deepcopy(value)
+    for choice in edited.get("choices", []):
+        message = choice.get("message") or {}
+        message.pop("tool_calls", None)
+        message["content"] = ECHOED_PREAMBLE
+        choice["finish_reason"] = "length"
     return edited
 
 
