@@ -3,8 +3,8 @@
 # Python extension, serving the same real model as llama-server.sh (Gemma 3 270M Q4_K_M from PyPI).
 # Started by config/xllamacpp_serve.py as a user would: Jinja on (its default) with the tools-capable
 # template config/gemma3-tools.jinja (the GGUF embeds none), an 8k context, 256 tokens when a request
-# sets no max_tokens, and xllamacpp's default of one slot. Chat and completions; no embeddings (see
-# llama-server.sh).
+# sets no max_tokens, and xllamacpp's default of one slot. Chat, completions and the Responses API (it
+# serves /v1/responses, as llama-server does); no embeddings (see llama-server.sh).
 #   base http://127.0.0.1:$PORT/v1 · key sk-peer-xllamacpp · model gemma-3-270m
 # Usage: xllamacpp.sh [install|start|stop|status|run|info]   env: PORT (4981), THREADS, OAI_PEERS_DIR
 source "$(dirname "$0")/_common.sh"
@@ -15,7 +15,7 @@ BASE_URL="http://$HOST:$PORT/v1"
 VENV="$STATE_DIR/venv"
 KEY=sk-peer-xllamacpp
 REPLAY_KEY=$KEY
-RUN_ARGS=(--capabilities chat,completions --api-key "$KEY" --chat-model gemma-3-270m --completion-model gemma-3-270m)
+RUN_ARGS=(--capabilities chat,completions,responses --api-key "$KEY" --chat-model gemma-3-270m --completion-model gemma-3-270m)
 
 # Generation runs on 2 shared CPU cores: a longer per-request limit. xllamacpp generates one request
 # at a time (one slot, its default), so the suite keeps one request in flight: more would only queue
@@ -23,7 +23,7 @@ RUN_ARGS=(--capabilities chat,completions --api-key "$KEY" --chat-model gemma-3-
 SUITE_TIMEOUT=${PEER_TIMEOUT:-60}
 RUN_ARGS+=(--concurrency 1)
 
-peer_describe() { echo "real model (Gemma 3 270M base, CPU), newer llama.cpp server, Jinja + tools template, 1 slot (default); chat, completions; API key"; }
+peer_describe() { echo "real model (Gemma 3 270M base, CPU), newer llama.cpp server, Jinja + tools template, 1 slot (default); chat, completions, responses; API key"; }
 peer_install() {
   venv_install "$VENV" "xllamacpp==2026.10.11549"
   gemma_model
