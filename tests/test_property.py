@@ -39,6 +39,7 @@ from conformance.property import (
     shape_body,
     tiny_png,
 )
+from conformance.property.spec import officially_valid
 from conformance.reference import ReferenceServer
 from conformance.target import Target
 from tests.conftest import TEST_KEY
@@ -328,3 +329,29 @@ def test_a_4xx_without_envelope_is_one_finding_not_two(reference_server: Referen
     # The flat error body also violates the 400's schema; one rule, one verdict.
     run, _ = property_run(reference_server.fault_base_url("prop-edits-flat-errors"))
     assert set(run.failures) == {ENVELOPE}
+
+
+# A generated negative case that only a tightening of ours calls invalid (an x-deviation with `official`)
+# is legal to the official description: judged as a valid request, never as an invalid one (PROP-005).
+CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+OFFICIALLY: list[tuple[str, str, Any, bool]] = [
+    ("chat max_tokens 0", "POST /chat/completions", {**CHAT, "max_tokens": 0}, True),
+    ("chat max_completion_tokens -2", "POST /chat/completions", {**CHAT, "max_completion_tokens": -2}, True),
+    ("chat max_tokens a string", "POST /chat/completions", {**CHAT, "max_tokens": "7"}, False),
+    ("chat without messages", "POST /chat/completions", {"model": "m", "max_tokens": 0}, False),
+    ("a valid chat request", "POST /chat/completions", CHAT, False),
+    (
+        "responses function_call_output item",
+        "POST /responses",
+        {"model": "m", "input": [{"type": "function_call_output", "call_id": "c", "output": "{}"}]},
+        True,
+    ),
+    ("responses input a number", "POST /responses", {"model": "m", "input": 5}, False),
+    ("embeddings empty input", "POST /embeddings", {"model": "m", "input": ""}, False),
+    ("no JSON body", "GET /models", None, False),
+]
+
+
+@pytest.mark.parametrize(("label", "body", "legal"), [c[1:] for c in OFFICIALLY], ids=[c[0] for c in OFFICIALLY])
+def test_a_case_invalid_only_by_our_tightening_is_legal(label: str, body: Any, legal: bool) -> None:
+    assert officially_valid(label, body) is legal

@@ -32,6 +32,50 @@ def _parsed_spec() -> dict[str, Any]:
     return data
 
 
+def _undo_tightenings(value: Any) -> Any:
+    """``value`` with every schema whose ``x-deviation`` gives the ``official`` schema replaced by it."""
+    if isinstance(value, dict):
+        deviation = value.get("x-deviation")
+        if isinstance(deviation, dict) and isinstance(deviation.get("official"), dict):
+            return deviation["official"]
+        return {key: _undo_tightenings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_undo_tightenings(item) for item in value]
+    return value
+
+
+@cache
+def _body_validators(label: str) -> tuple[Any, Any] | None:
+    """The validators of an operation's JSON request body: as this description says it, and with its
+    tightenings undone (None: no JSON body, or no tightening in it)."""
+    from jsonschema import Draft202012Validator
+
+    spec = _parsed_spec()
+    official = _undo_tightenings(spec)
+    for path, method, operation in operations(spec):
+        if f"{method} {path}" != label:
+            continue
+        content = operation.get("requestBody", {}).get("content", {})
+        schema = content.get("application/json", {}).get("schema")
+        if schema is None:
+            return None
+        ours = Draft202012Validator({**spec, **schema})
+        theirs = Draft202012Validator({**official, **_undo_tightenings(schema)})
+        return ours, theirs
+    return None
+
+
+def officially_valid(label: str, body: Any) -> bool:
+    """Whether a generated negative case's JSON body is invalid only by a tightening of this description
+    that the official one does not make (an ``x-deviation`` with ``official``): such a request is legal, so
+    it is judged as a valid one (max_tokens 0 is no invalid request to the official description)."""
+    validators = _body_validators(label)
+    if validators is None:
+        return False
+    ours, theirs = validators
+    return not ours.is_valid(body) and theirs.is_valid(body)
+
+
 def load_spec() -> dict[str, Any]:
     """A fresh copy of spec/openapi.yaml (schemathesis may annotate the dict it is given)."""
     return copy.deepcopy(_parsed_spec())
