@@ -72,6 +72,7 @@ to that set, whether or not a fault is active there.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
@@ -191,6 +192,12 @@ def parse_spec(spec: str) -> tuple[str, dict[str, float]]:
     return name, given
 
 
+def _unknown(name: str) -> str:
+    """An unknown fault's name, with the closest known names (there are hundreds)."""
+    close = difflib.get_close_matches(name, FAULTS, n=3, cutoff=0.6)
+    return f"{name} (did you mean {', '.join(close)}?)" if close else name
+
+
 class FaultSet:
     """The active faults of one app.  ``FaultSet()`` is the clean, conformant provider."""
 
@@ -202,7 +209,8 @@ class FaultSet:
         chosen = frozenset(name for name, _ in specs)
         unknown = sorted(chosen - FAULTS.keys())
         if unknown:
-            raise ValueError(f"unknown fault(s): {', '.join(unknown)}; valid faults: {', '.join(sorted(FAULTS))}")
+            listed = "`oai-conformance serve --list-faults` lists them all"
+            raise ValueError(f"unknown fault(s): {'; '.join(map(_unknown, unknown))} ({listed})")
         self.names: frozenset[str] = chosen
         # Every parameterised fault's parameters: its defaults, with what its spec gave over them.
         self.params: dict[str, dict[str, float]] = {name: dict(FAULTS[name].params) for name in chosen}
