@@ -144,7 +144,7 @@ def _cut(run: SdkRun) -> None:
 
 def judge_call(run: SdkRun, call: Any, where: str) -> None:
     """A call as the client handed it over: a string id, the function's name, and arguments that are JSON
-    text of an object with a string ``city`` (what the user's JSON.parse gets)."""
+    text of an object (what the user's JSON.parse gets; whether it fits the schema is CHAT-TOOL-003's)."""
     if not isinstance(call, dict):
         raise wrong_value(run, f"{where} is not a tool call", expected="a tool call object", actual=repr(call)[:200])
     if not isinstance(call.get("id"), str) or not call["id"]:
@@ -161,11 +161,11 @@ def judge_call(run: SdkRun, call: Any, where: str) -> None:
             actual=repr(call.get("arguments"))[:200],
         )
     parsed = call.get("parsed")
-    if call.get("parse_error") or not isinstance(parsed, dict) or not isinstance(parsed.get("city"), str):
+    if call.get("parse_error") or not isinstance(parsed, dict):
         raise wrong_value(
             run,
             f"JSON.parse({where}.function.arguments) gives no arguments object",
-            expected='an object with a string "city" (the function\'s parameters)',
+            expected="a JSON object (the function's arguments)",
             actual=call.get("parse_error") or f"{parsed!r} from {call['arguments'][:200]!r}",
         )
 
