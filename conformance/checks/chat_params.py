@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 
-from conformance import expect
+from conformance import expect, streams
 from conformance.checks.chat import completion_object
 from conformance.core.results import NotApplicable, Unsupported, Violation
 from conformance.engine import check
 from conformance.probes.chat import MAX_COMPLETION_TOKENS
 from conformance.probes.chat_params import ACCEPTED_PARAMS, plain_content
-from conformance.transport.exchange import Exchange
+from conformance.transport.exchange import Exchange, StreamExchange
 
 RUNAWAY = "CHAT-012"
 
@@ -76,6 +76,25 @@ def test_stop_sequence_ends_the_answer(chat_stop: Exchange) -> None:
                 actual=expect.short(content, 200),
                 evidence=exchange,
             )
+
+
+@check("CHAT-STREAM-100", needs="chat")
+def test_stop_sequence_ends_the_stream(chat_stream_stop: StreamExchange) -> None:
+    stream = chat_stream_stop
+    expect.answered(stream)
+    expect.decline(stream, "stop")
+    if not 200 <= (stream.status or 0) < 300:
+        raise NotApplicable("the streamed request was not served (see CHAT-STREAM-008)", see="CHAT-STREAM-008")
+    words, content = sent_stop(stream), streams.content_text(stream)
+    found = next((word for word in words if word in content), None)
+    if found is not None:
+        raise Violation(
+            "The streamed answer runs past its stop sequence",
+            pointer="choice 0, delta.content joined",
+            expected=f"the stream ended before {found!r} (stop {words!r}; the stop sequence itself is never sent)",
+            actual=expect.short(content, 200),
+            evidence=stream,
+        )
 
 
 @check("CHAT-015", needs="chat")

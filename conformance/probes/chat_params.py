@@ -1,6 +1,6 @@
 """Probes of the request-parameter checks (conformance/checks/chat_params.py): a stop sequence the natural
-answer contains, and the documented optional parameters clients send with every request -- two small
-requests. (``max_completion_tokens`` is read from the chat probe ``chat_max_completion_tokens``.)
+answer contains (non-streamed and streamed), and the documented optional parameters clients send with every
+request -- three small requests. (``max_completion_tokens`` is read from the chat probe ``chat_max_completion_tokens``.)
 
 Which parameter is checked how, and why the others are not: spec/request-parameters.md.
 """
@@ -13,7 +13,7 @@ from conformance import builders
 from conformance.core.results import NotApplicable
 from conformance.engine import probe
 from conformance.transport.client import HttpClient
-from conformance.transport.exchange import Exchange
+from conformance.transport.exchange import Exchange, StreamExchange
 
 #: The documented optional parameters that change nothing a check can see, sent together with the plain
 #: request: what LangChain, LiteLLM and agent frameworks add to every call. ``metadata`` is left out: the
@@ -53,6 +53,15 @@ def chat_stop(client: HttpClient, chat_model: str, chat_response: Exchange) -> E
     if word is None:
         raise NotApplicable("the plain chat answer has no word to stop at (see CHAT-005)", see="CHAT-005")
     return builders.chat(client, chat_model, stop=[word])
+
+
+@probe
+def chat_stream_stop(client: HttpClient, chat_model: str, chat_response: Exchange) -> StreamExchange:
+    """The same stop sequence, streamed."""
+    word = stop_word(plain_content(chat_response))
+    if word is None:
+        raise NotApplicable("the plain chat answer has no word to stop at (see CHAT-005)", see="CHAT-005")
+    return builders.chat_stream(client, chat_model, stop=[word])
 
 
 @probe

@@ -1,9 +1,11 @@
-"""Probes of the tool checks (conformance/checks/chat_tools.py): a forced call, the turn that answers it,
-and each other ``tool_choice`` form -- five small requests, none sent where tools are declared absent.
+"""Probes of the tool checks (conformance/checks/chat_tools.py and chat_tools_parallel.py): a forced call,
+the turn that answers it, each other ``tool_choice`` form, and parallel calls streamed and with
+``parallel_tool_calls`` false -- seven small requests, none sent where tools are declared absent.
 
 The forced call is the streamed probe's request (chat_stream_tools) without ``stream``, so the two can be
 compared; the second turn sends back the provider's own call (its id, name and arguments), as an agent
-loop does, and the tool's answer to it.
+loop does, and the tool's answer to it. The "auto" request names two cities: a model that calls tools in
+parallel (the default) answers it with two calls, which the parallel checks judge.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from conformance.engine import probe
 from conformance.probes.base import feature_declared
 from conformance.probes.chat_stream import TOOL_MAX_TOKENS, WEATHER_TOOL
 from conformance.transport.client import HttpClient
-from conformance.transport.exchange import Exchange
+from conformance.transport.exchange import Exchange, StreamExchange
 
 TOOL_PROMPT = "What is the weather in Paris? Use the get_weather tool."
 TOOL_MESSAGES = [{"role": "user", "content": TOOL_PROMPT}]
@@ -28,6 +30,10 @@ TOOL_RESULT = json.dumps({"city": "Paris", "temperature_c": 21, "sky": "clear"})
 #: The requirement that owns a forced request answered without a call.
 FORCED = "CHAT-TOOL-001"
 REQUIRED_MESSAGES = [{"role": "user", "content": builders.CHAT_PROMPT}]
+#: Two subjects, one call each when calls are parallel (the reference model calls once per quoted phrase).
+PARALLEL_MESSAGES = [
+    {"role": "user", "content": 'What is the weather in "Paris" and in "Tokyo"? Call get_weather once for each city.'}
+]
 
 
 def tool_request(client: HttpClient, chat_model: str, **extra: Any) -> Exchange:
@@ -92,4 +98,24 @@ def chat_tools_required(client: HttpClient, chat_model: str) -> Exchange:
 
 @probe
 def chat_tools_auto(client: HttpClient, chat_model: str) -> Exchange:
-    return tool_request(client, chat_model, tool_choice="auto")
+    return tool_request(client, chat_model, messages=PARALLEL_MESSAGES, tool_choice="auto")
+
+
+@probe
+def chat_tools_serial(client: HttpClient, chat_model: str) -> Exchange:
+    """The "auto" request with ``parallel_tool_calls`` false: at most one call."""
+    return tool_request(client, chat_model, messages=PARALLEL_MESSAGES, tool_choice="auto", parallel_tool_calls=False)
+
+
+@probe
+def chat_stream_tools_parallel(client: HttpClient, chat_model: str) -> StreamExchange:
+    """The "auto" request streamed: each call's deltas at its own index."""
+    feature_declared(client.target, "tools")
+    return builders.chat_stream(
+        client,
+        chat_model,
+        messages=PARALLEL_MESSAGES,
+        tools=[WEATHER_TOOL],
+        tool_choice="auto",
+        max_tokens=max(client.target.max_tokens, TOOL_MAX_TOKENS),
+    )

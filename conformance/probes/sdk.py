@@ -48,6 +48,9 @@ NODE_FLOWS = {
     "SDK-NODE-004": "embeddings",
     "SDK-NODE-005": "errors",
     "SDK-NODE-006": "responses_stream",
+    "SDK-NODE-007": "chat_tools",
+    "SDK-NODE-008": "chat_tools_stream",
+    "SDK-NODE-009": "chat_parse",
 }
 
 
@@ -57,9 +60,17 @@ NODE_FLOW_NEEDS = {
     "errors": "chat",
     "embeddings": "embeddings",
     "responses_stream": "chat",  # the Responses API is served by the chat model
+    "chat_tools": "chat",
+    "chat_tools_stream": "chat",
+    "chat_parse": "chat",
 }
-#: Flows of an endpoint family declared apart from their model's (``--capabilities``).
-NODE_FLOW_FAMILY = {"responses_stream": "responses"}
+#: Flows of an endpoint family or chat feature declared apart from their model's (``--capabilities``).
+NODE_FLOW_FAMILY = {
+    "responses_stream": "responses",
+    "chat_tools": "tools",
+    "chat_tools_stream": "tools",
+    "chat_parse": "structured_outputs",
+}
 
 
 # -- the clients ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -26,6 +27,8 @@ __all__ = ["ChatChoice", "ToolCall", "chat_chunks", "chat_response", "plan_chat"
 SYSTEM_FINGERPRINT: Final = "fp_ref"
 #: Streamed tool-call arguments are split into fragments of this many characters.
 ARGUMENT_FRAGMENT: Final = 8
+#: A call's subject: each double-quoted phrase of the last user turn is one call (parallel tool calls).
+_SUBJECT_RE: Final = re.compile(r'"([^"\n]{1,40})"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,21 +48,21 @@ class ToolCall:
 class ChatChoice:
     index: int
     generation: Generation
-    tool_call: ToolCall | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
     reasoning: tuple[str, ...] = ()  # the reasoning tokens (conformance/reference/reasoning.py)
 
     @property
     def content(self) -> str | None:
-        return None if self.tool_call else self.generation.text
+        return None if self.tool_calls else self.generation.text
 
     @property
     def finish_reason(self) -> str:
-        return "tool_calls" if self.tool_call else self.generation.finish_reason
+        return "tool_calls" if self.tool_calls else self.generation.finish_reason
 
     @property
     def completion_tokens(self) -> int:
-        if self.tool_call:
-            return count_tokens(self.tool_call.name) + count_tokens(self.tool_call.arguments)
+        if self.tool_calls:
+            return sum(count_tokens(call.name) + count_tokens(call.arguments) for call in self.tool_calls)
         return len(self.reasoning) + len(self.generation.tokens)
 
 
@@ -74,6 +77,25 @@ def _called_tool(request: ChatRequest) -> Tool | None:
     if request.tool_choice == "required":
         return mentioned or request.tools[0]
     return mentioned
+
+
+def _subjects(request: ChatRequest) -> list[str | None]:
+    """What each call is about: the double-quoted phrases of the last user turn, one call each (only the
+    first with ``parallel_tool_calls`` false); one call about nothing in particular when there are none."""
+    found: list[str | None] = list(dict.fromkeys(_SUBJECT_RE.findall(request.last_user_text))) or [None]
+    return found if request.parallel_tool_calls else found[:1]
+
+
+def _tool_calls(request: ChatRequest, tool: Tool, index: int) -> tuple[ToolCall, ...]:
+    calls = []
+    for position, subject in enumerate(_subjects(request)):
+        seed = f"{tool.name}\x1f{index}\x1f{request.prompt_text}" + (f"\x1f{position}" if position else "")
+        digest = hashlib.sha256(seed.encode()).hexdigest()
+        value = synthesize_arguments(tool.parameters, subject) if subject else synthesize_arguments(tool.parameters)
+        calls.append(
+            ToolCall(id=f"call_{digest[:24]}", name=tool.name, arguments=json.dumps(value, separators=(",", ":")))
+        )
+    return tuple(calls)
 
 
 def _content_tokens(request: ChatRequest, index: int) -> list[str]:
@@ -94,10 +116,7 @@ def plan_chat(request: ChatRequest) -> list[ChatChoice]:
     choices = []
     for index in range(request.n):
         if tool is not None:
-            digest = hashlib.sha256(f"{tool.name}\x1f{index}\x1f{request.prompt_text}".encode()).hexdigest()
-            arguments = json.dumps(synthesize_arguments(tool.parameters), separators=(",", ":"))
-            call = ToolCall(id=f"call_{digest[:24]}", name=tool.name, arguments=arguments)
-            choices.append(ChatChoice(index, Generation((), "stop"), call))
+            choices.append(ChatChoice(index, Generation((), "stop"), _tool_calls(request, tool, index)))
             continue
         reasoning, max_tokens = budget(request)
         generation = apply_limits(_content_tokens(request, index), max_tokens=max_tokens, stop=request.stop)
@@ -114,7 +133,7 @@ def _logprob_entry(token: str, position: int, top: int) -> dict[str, Any]:
 
 
 def _logprobs(request: ChatRequest, choice: ChatChoice) -> dict[str, Any] | None:
-    if not request.logprobs or choice.tool_call:
+    if not request.logprobs or choice.tool_calls:
         return None
     content = [_logprob_entry(tok, pos, request.top_logprobs) for pos, tok in enumerate(choice.generation.tokens)]
     return {"content": content, "refusal": None}
@@ -135,8 +154,8 @@ def chat_response(request: ChatRequest, choices: list[ChatChoice]) -> dict[str, 
     rendered = []
     for choice in choices:
         message: dict[str, Any] = {"role": "assistant", "content": choice.content, "refusal": None}
-        if choice.tool_call:
-            message["tool_calls"] = [choice.tool_call.wire()]
+        if choice.tool_calls:
+            message["tool_calls"] = [call.wire() for call in choice.tool_calls]
         if choice.reasoning:
             message[request.reasoning_field] = "".join(choice.reasoning)
         rendered.append(
@@ -164,13 +183,24 @@ def _choice_deltas(request: ChatRequest, choice: ChatChoice) -> list[dict[str, A
     def item(delta: dict[str, Any], logprobs: Any = None, finish: str | None = None) -> dict[str, Any]:
         return {"index": choice.index, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
 
-    call = choice.tool_call
-    if call is not None:
-        opening = {"index": 0, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
-        items = [item({"role": "assistant", "content": None, "tool_calls": [opening]})]
-        items += [
-            item({"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]}) for fragment in call.fragments()
-        ]
+    if choice.tool_calls:
+        # Each call opens with its id, type and name at its own index, then streams its arguments: the deltas
+        # openai-python (lib/streaming/_deltas.py) and openai-node (ChatCompletionStream) assemble by index.
+        items = []
+        for position, call in enumerate(choice.tool_calls):
+            function = {"name": call.name, "arguments": ""}
+            opening = {"index": position, "id": call.id, "type": "function", "function": function}
+            items.append(
+                item(
+                    {"role": "assistant", "content": None, "tool_calls": [opening]}
+                    if not position
+                    else {"tool_calls": [opening]}
+                )
+            )
+            items += [
+                item({"tool_calls": [{"index": position, "function": {"arguments": fragment}}]})
+                for fragment in call.fragments()
+            ]
     else:
         items = [item({"role": "assistant", "content": ""})]
         items += [item({request.reasoning_field: token}) for token in choice.reasoning]

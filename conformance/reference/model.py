@@ -195,9 +195,10 @@ def synthesize_value(schema: Any, string_value: str = "ref") -> Any:
     return simple.get(kind, string_value) if isinstance(kind, str) else string_value
 
 
-def synthesize_arguments(parameters: Any) -> dict[str, Any]:
-    """Tool-call arguments for a function's ``parameters`` schema (always a JSON object)."""
-    value = synthesize_value(parameters if isinstance(parameters, dict) else {"type": "object"})
+def synthesize_arguments(parameters: Any, string_value: str = "ref") -> dict[str, Any]:
+    """Tool-call arguments for a function's ``parameters`` schema (always a JSON object); strings are
+    ``string_value`` (the call's subject)."""
+    value = synthesize_value(parameters if isinstance(parameters, dict) else {"type": "object"}, string_value)
     return value if isinstance(value, dict) else {}
 
 

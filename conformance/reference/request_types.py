@@ -36,6 +36,7 @@ class ChatRequest:
     tools: tuple[Tool, ...] = ()
     tool_choice: str | None = None  # "none" | "auto" | "required" | None (=default)
     named_tool: str | None = None  # tool_choice {"type": "function", "function": {"name": ...}}
+    parallel_tool_calls: bool = True  # False: at most one call
     response_format: str = "text"  # "text" | "json_object" | "json_schema"
     json_schema: dict[str, Any] | None = None
     reasoning_effort: str | None = None  # "none" | "minimal" | "low" | "medium" | "high" | "xhigh"

@@ -188,6 +188,7 @@ def _chat(body: Mapping[str, Any], policy: Policy) -> ChatRequest:
         invalid_request(f"Tool '{named}' in 'tool_choice' is not one of the 'tools'.", "tool_choice", "invalid_value"),
     ):
         named = None
+    parallel_tool_calls = reader.optional("parallel_tool_calls", as_bool, True)
     response_format, json_schema = reader.optional("response_format", parse_response_format, ("text", None))
     reasoning_effort = reader.optional("reasoning_effort", one_of(*EFFORTS), None)
     stream, include_usage = reader.stream(policy)
@@ -206,6 +207,7 @@ def _chat(body: Mapping[str, Any], policy: Policy) -> ChatRequest:
         tools=tools if policy.support_tools else (),
         tool_choice=mode,
         named_tool=named if policy.support_tools else None,
+        parallel_tool_calls=parallel_tool_calls,
         response_format=response_format if policy.support_response_format else "text",
         json_schema=json_schema,
         reasoning_effort=reasoning_effort,

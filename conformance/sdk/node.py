@@ -38,11 +38,24 @@ CACHE_ENV = "OAI_CONFORMANCE_CACHE"
 NODE_SCRIPT = Path(__file__).resolve().parent / "sdk_node.mjs"
 
 # Requests each openai-node flow makes (a flow the budget cannot cover whole is not started), and where.
-NODE_FLOW_REQUESTS = {"models": 1, "chat": 1, "chat_stream": 1, "embeddings": 2, "errors": 2, "responses_stream": 1}
+NODE_FLOW_REQUESTS = {
+    "models": 1,
+    "chat": 1,
+    "chat_stream": 1,
+    "chat_tools": 1,
+    "chat_tools_stream": 1,
+    "chat_parse": 1,
+    "embeddings": 2,
+    "errors": 2,
+    "responses_stream": 1,
+}
 NODE_FLOW_ENDPOINTS = {
     "models": ("GET", "models"),
     "chat": ("POST", "chat/completions"),
     "chat_stream": ("POST", "chat/completions"),
+    "chat_tools": ("POST", "chat/completions"),
+    "chat_tools_stream": ("POST", "chat/completions"),
+    "chat_parse": ("POST", "chat/completions"),
     "embeddings": ("POST", "embeddings"),
     "errors": ("POST", "chat/completions"),
     "responses_stream": ("POST", "responses"),

@@ -24,6 +24,35 @@ const flowHeader = env.OAI_FLOW_HEADER || "x-oai-conformance-flow";
 const refusedHeader = env.OAI_REFUSED_HEADER || "x-oai-conformance-refused";
 const messages = [{ role: "user", content: "Say hello in five words." }]; // probes.CHAT_PROMPT
 const inputs = ["first document", "second document"]; // test_sdk.EMBEDDING_INPUTS
+// probes.chat_stream.WEATHER_TOOL, TOOL_MAX_TOKENS; probes.chat_tools.TOOL_PROMPT, PARALLEL_MESSAGES
+const weatherTool = {
+  type: "function",
+  function: {
+    name: "get_weather",
+    description: "Get the current weather for a city.",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
+};
+const toolMaxTokens = Math.max(maxTokens, 48);
+const toolMessages = [{ role: "user", content: "What is the weather in Paris? Use the get_weather tool." }];
+const parallelMessages = [
+  { role: "user", content: 'What is the weather in "Paris" and in "Tokyo"? Call get_weather once for each city.' },
+];
+// probes.chat_format.JSON_MESSAGES, JSON_SCHEMA_FORMAT, FORMAT_MAX_TOKENS
+const jsonMessages = [{ role: "user", content: 'Is water wet? Reply in JSON as {"answer": "yes"} or {"answer": "no"}.' }];
+const answerFormat = {
+  type: "json_schema",
+  json_schema: {
+    name: "answer",
+    strict: true,
+    schema: {
+      type: "object",
+      properties: { answer: { type: "string", enum: ["yes", "no"] } },
+      required: ["answer"],
+      additionalProperties: false,
+    },
+  },
+};
 
 class BudgetError extends Error {}
 class OriginError extends Error {}
@@ -80,6 +109,25 @@ function errorInfo(err) {
   };
 }
 
+// A tool call as a user's code reads it: the arguments through JSON.parse, as the function-calling guide does.
+function readCall(call) {
+  let parsed = null;
+  let parseError = null;
+  try {
+    parsed = JSON.parse(call.function?.arguments);
+  } catch (err) {
+    parseError = `${err?.constructor?.name ?? "Error"}: ${err?.message ?? err}`;
+  }
+  return {
+    id: call.id ?? null,
+    type: call.type ?? null,
+    name: call.function?.name ?? null,
+    arguments: call.function?.arguments ?? null,
+    parsed,
+    parse_error: parseError,
+  };
+}
+
 // User-level code as the openai-node README writes it; what it throws is what a user's app would throw.
 const flows = {
   models: {
@@ -124,6 +172,50 @@ const flows = {
         finishReason = chunk.choices[0]?.finish_reason || finishReason;
       }
       return { content, finish_reason: finishReason, chunks };
+    },
+  },
+  chat_tools: {
+    what: "client.chat.completions.create() with tool_choice naming get_weather, then JSON.parse(call.function.arguments)",
+    async run() {
+      const completion = await openai.chat.completions.create({
+        model: chatModel,
+        messages: toolMessages,
+        tools: [weatherTool],
+        tool_choice: { type: "function", function: { name: "get_weather" } },
+        max_tokens: toolMaxTokens,
+        temperature: 0,
+      });
+      const choice = completion.choices[0];
+      return { calls: (choice.message.tool_calls ?? []).map(readCall), finish_reason: choice.finish_reason };
+    },
+  },
+  chat_tools_stream: {
+    what: "client.chat.completions.stream() with tools (a prompt asking for two calls), then await stream.finalChatCompletion()",
+    async run() {
+      const stream = openai.chat.completions.stream({
+        model: chatModel,
+        messages: parallelMessages,
+        tools: [weatherTool],
+        max_tokens: toolMaxTokens,
+        temperature: 0,
+      });
+      for await (const _chunk of stream);
+      const choice = (await stream.finalChatCompletion()).choices[0];
+      return { calls: (choice.message.tool_calls ?? []).map(readCall), finish_reason: choice.finish_reason };
+    },
+  },
+  chat_parse: {
+    what: "client.chat.completions.parse() with a json_schema response_format, then message.parsed",
+    async run() {
+      const completion = await openai.chat.completions.parse({
+        model: chatModel,
+        messages: jsonMessages,
+        response_format: answerFormat,
+        max_tokens: Math.max(maxTokens, 48),
+        temperature: 0,
+      });
+      const choice = completion.choices[0];
+      return { parsed: choice.message.parsed ?? null, content: choice.message.content, finish_reason: choice.finish_reason };
     },
   },
   responses_stream: {

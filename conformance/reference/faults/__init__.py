@@ -27,6 +27,7 @@ from . import (  # noqa: F401  (imported to register their faults)
     chat_stream,
     chat_stream_options,
     chat_tools,
+    chat_tools_parallel,
     completions,
     completions_stream,
     embeddings,

@@ -43,6 +43,19 @@ def _ignores_stop(value: Any, *, path: str = "", **_: Any) -> Any:
     return value
 
 
+@fault(
+    "stream-ignores-stop",
+    site="request",
+    summary="stop is honoured without stream and never seen in a stream: the streamed answer runs past it.",
+    seen_in="mzau/mlx-knife#68 (a stop sequence is never seen in a stream unless it falls in one token), "
+    "sgl-project/sglang#11446",
+)
+def _stream_ignores_stop(value: Any, *, path: str = "", **_: Any) -> Any:
+    if isinstance(value, dict) and value.get("stream") is True:
+        return _ignores_stop(value, path=path)
+    return value
+
+
 # TGI 2.2's answer to a logit_bias map (it wanted a sequence): a 422 whose body is no error envelope.
 _TGI_BODY = {
     "error": "Failed to deserialize the JSON body into the target type: logit_bias: invalid type: map, "

@@ -164,18 +164,18 @@ def _auto_echoes_template(value: dict[str, Any], *, request: Any = None, **_: An
 @fault(
     "stream-tool-args-lose-start",
     site="chat.chunks",
-    summary="Streamed tool-call arguments lose their beginning: the call assembles to {} while the "
+    summary="Streamed tool-call arguments lose their beginning: each call assembles to {} while the "
     "non-streamed answer carries the arguments.",
     seen_in="vllm-project/vllm#21046 (streaming arguments miss their start words; non-streaming differ)",
 )
 def _args_lose_start(value: list[Any], **_: Any) -> list[Any]:
     items = copy.deepcopy(value)
-    first = True
+    started: set[Any] = set()  # the calls (by index) whose first arguments fragment was replaced
     for chunk in chunks(items):
         for choice in choices(chunk):
             for call in (choice.get("delta") or {}).get("tool_calls") or []:
                 function = call.get("function") or {}
                 if function.get("arguments"):
-                    function["arguments"] = "{}" if first else ""
-                    first = False
+                    function["arguments"] = "" if call.get("index") in started else "{}"
+                    started.add(call.get("index"))
     return items
