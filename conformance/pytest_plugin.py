@@ -150,7 +150,7 @@ class CheckItem(pytest.Item):
         state = _state(self.config)
         result = judge(state, self.definition)
         if result.outcome is Outcome.FAIL:
-            owner = owner_of(result.requirement, _Outcomes(self.session), state.catalogue)
+            owner = owner_of(result.requirement, _Outcomes(self.session), state.catalogue, result.owned_by)
             result = deferred(result, owner) if owner else result
         self.config.stash[_RESULTS].append(result)
         if result.outcome in (Outcome.SKIP, Outcome.UNSUPPORTED):

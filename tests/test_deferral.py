@@ -85,3 +85,27 @@ def test_a_deferred_case_is_not_outvoted_by_a_passing_case() -> None:
 def test_nothing_is_deferred_when_nothing_fails() -> None:
     clean = results(A_001=P, B_001=P, C_001=S)
     assert defer(clean, CATALOGUE) == tuple(clean)
+
+
+# A failure that reports several behaviours, each another requirement's (a property run's findings: an
+# error without `param` on another endpoint is ERR-002's): SKIP "see" only when every owner FAILs.
+@pytest.mark.parametrize(
+    ("owned_by", "outcomes", "see"),
+    [
+        (("C-001", "D-001"), {"C_001": F, "D_001": F}, "C-001"),
+        (("C-001", "D-001"), {"C_001": F, "D_001": P}, None),  # one of its behaviours is its own finding
+        (("D-001",), {"D_001": F, "B_001": F, "A_001": F}, "A-001"),  # the root of the owner's chain
+        (("D-001",), {"D_001": T}, None),  # a timeout owns nothing
+        ((), {"C_001": F}, None),  # its own finding
+    ],
+)
+def test_a_failure_owned_by_other_failures_is_skipped_with_a_see(
+    owned_by: tuple[str, ...], outcomes: dict[str, Outcome], see: str | None
+) -> None:
+    found = results(E_001=F, **outcomes)
+    found[0] = CheckResult(**{**{k: getattr(found[0], k) for k in found[0].__slots__}, "owned_by": owned_by})
+    judged = {r.requirement: r for r in defer(found, CATALOGUE)}
+    assert judged["E-001"].see == see
+    assert judged["E-001"].outcome is (S if see else F)
+    if see and len(owned_by) > 1:
+        assert judged["E-001"].message.startswith(f"see {', '.join(owned_by)} (the same behaviour)")

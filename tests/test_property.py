@@ -39,6 +39,7 @@ from conformance.property import (
     shape_body,
     tiny_png,
 )
+from conformance.property.results import owner_of_finding
 from conformance.property.spec import officially_valid
 from conformance.reference import ReferenceServer
 from conformance.target import Target
@@ -355,3 +356,37 @@ OFFICIALLY: list[tuple[str, str, Any, bool]] = [
 @pytest.mark.parametrize(("label", "body", "legal"), [c[1:] for c in OFFICIALLY], ids=[c[0] for c in OFFICIALLY])
 def test_a_case_invalid_only_by_our_tightening_is_legal(label: str, body: Any, legal: bool) -> None:
     assert officially_valid(label, body) is legal
+
+
+def _schema_finding(missing: str, at: str) -> PropertyFailure:
+    message = f'"{missing}" is a required property\n\nValidated against the response schema for status code 404.\n\n'
+    message += f"Schema at {at}:\n\n    {{}}\n\nValue:\n\n    {{}}"
+    return PropertyFailure(
+        klass=SCHEMA, code="ST108", title="t", message=message, operation="GET /models/{model}", reproduce=""
+    )
+
+
+# Schema findings that are a hand-written requirement's behaviour (recorded from llama-server's PROP-001).
+OWNED_FINDINGS = [
+    ("param", "/components/schemas/Error", "ERR-002"),
+    ("logprobs", "/components/schemas/CreateChatCompletionResponse/properties/choices/items", "CHAT-008"),
+    ("id", "/components/schemas/CreateChatCompletionResponse", None),
+    ("param", "/components/schemas/Model", None),
+]
+
+
+@pytest.mark.parametrize(("missing", "at", "owner"), OWNED_FINDINGS)
+def test_a_schema_finding_of_a_hand_written_rule_names_its_owner(missing: str, at: str, owner: str | None) -> None:
+    assert owner_of_finding(_schema_finding(missing, at)) == owner
+
+
+def test_the_class_is_owned_only_when_every_finding_is() -> None:
+    run = PropertyRun()
+    run.add(_schema_finding("param", "/components/schemas/Error"))
+    with pytest.raises(Violation) as owned:
+        report(run, SCHEMA)
+    assert owned.value.owned_by == ("ERR-002",)
+    run.add(_schema_finding("id", "/components/schemas/CreateChatCompletionResponse"))
+    with pytest.raises(Violation) as mixed:
+        report(run, SCHEMA)
+    assert mixed.value.owned_by == ()

@@ -25,7 +25,6 @@ from conformance.property import (
 
 SHOWN = 3  # findings spelled out in one violation; the rest are counted
 
-
 EXPECTED = {
     SCHEMA: "every answer valid against its schema in spec/openapi.yaml",
     STATUS: "only the status codes the description documents for the operation",
@@ -59,6 +58,8 @@ def report(run: PropertyRun, klass: str) -> None:
             blocks.append(block)
         if total > SHOWN:
             blocks.append(f"… {total - SHOWN} more finding(s) of this kind")
+        owners = run.owners.get(klass, set())
+        owned = tuple(sorted(o for o in owners if o)) if None not in owners else ()  # each another's
         # Only silence (no answer at all) is a TIMEOUT; any answer that broke the rule is a FAIL.
         kind = ProviderTimeout if all(f.timeout for f in findings) else Violation
         raise kind(
@@ -68,6 +69,7 @@ def report(run: PropertyRun, klass: str) -> None:
             actual=f"{total} finding(s) in {len({f.operation for f in findings})} operation(s)",
             evidence=[f.evidence for f in findings[:SHOWN] if f.evidence is not None],
             detail="\n\n".join(blocks),
+            owned_by=owned,
         )
     if run.errors:
         raise PropertyHarnessError("; ".join(run.errors[:3]))

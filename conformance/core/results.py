@@ -135,8 +135,12 @@ class Violation(AssertionError):
         pointer: str | None = None,
         evidence: Any = None,
         detail: str | None = None,
+        owned_by: tuple[str, ...] = (),
     ) -> None:
         self.title = title
+        # The requirements that own every behaviour this violation reports, when each is another's (a
+        # property run's findings): failing themselves, they report it and this is SKIP "see".
+        self.owned_by = owned_by
         self.expected = expected
         self.actual = actual
         self.pointer = pointer
@@ -194,6 +198,8 @@ class CheckResult:
     violation: dict[str, Any] | None = None
     #: The requirement that reports this behaviour (a SKIP "see ID"; conformance/engine/deferral.py).
     see: str | None = None
+    #: The requirements that own every behaviour of this failure (Violation.owned_by).
+    owned_by: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         found = {

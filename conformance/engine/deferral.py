@@ -34,12 +34,18 @@ if TYPE_CHECKING:
     from conformance.engine.state import RunState
 
 
-def owner_of(requirement_id: str, outcome_of: Callable[[str], Outcome], catalogue: Catalogue) -> str | None:
+def owner_of(
+    requirement_id: str, outcome_of: Callable[[str], Outcome], catalogue: Catalogue, owned_by: Sequence[str] = ()
+) -> str | None:
     """The requirement that reports ``requirement_id``'s behaviour, when one FAILs: the root of the first
-    failing chain of owners, in catalogue order; None when the failure is its own finding."""
+    failing chain of owners, in catalogue order; None when the failure is its own finding. ``owned_by``:
+    the owners of every behaviour one failure reports (a property run's findings, each another
+    requirement's); when all of them FAIL, the first reports it."""
     for owner in catalogue.primaries(requirement_id):
         if outcome_of(owner) is Outcome.FAIL:
             return owner_of(owner, outcome_of, catalogue) or owner
+    if owned_by and all(outcome_of(owner) is Outcome.FAIL for owner in owned_by):
+        return owner_of(owned_by[0], outcome_of, catalogue) or owned_by[0]
     return None
 
 
@@ -49,8 +55,10 @@ def see_message(owner: str, message: str) -> str:
 
 
 def deferred(result: CheckResult, owner: str) -> CheckResult:
-    """``result``'s failure, reported under ``owner``: SKIP "see <owner>", its violation kept."""
-    return replace(result, outcome=Outcome.SKIP, message=see_message(owner, result.message), see=owner)
+    """``result``'s failure, reported under ``owner``: SKIP "see <owner>", its violation kept (the message
+    names every owner of a failure that reports several behaviours)."""
+    named = ", ".join(result.owned_by) if owner in result.owned_by[:1] and len(result.owned_by) > 1 else owner
+    return replace(result, outcome=Outcome.SKIP, message=see_message(named, result.message), see=owner)
 
 
 def defer(results: Sequence[CheckResult], catalogue: Catalogue) -> tuple[CheckResult, ...]:
@@ -63,10 +71,14 @@ def defer(results: Sequence[CheckResult], catalogue: Catalogue) -> tuple[CheckRe
     def outcome_of(rid: str) -> Outcome:
         return outcomes.get(rid, Outcome.SKIP)
 
+    owned_by: dict[str, tuple[str, ...]] = {}
+    for result in results:
+        if result.outcome is Outcome.FAIL:
+            owned_by[result.requirement] = result.owned_by if result.requirement not in owned_by else ()
     owners: dict[str, str | None] = {}
     for rid, outcome in outcomes.items():
         if outcome is Outcome.FAIL and rid in catalogue:
-            owners[rid] = owner_of(rid, outcome_of, catalogue)
+            owners[rid] = owner_of(rid, outcome_of, catalogue, owned_by.get(rid, ()))
     return tuple(
         deferred(result, owner)
         if result.outcome is Outcome.FAIL and (owner := owners.get(result.requirement)) is not None

@@ -125,4 +125,5 @@ def judge(state: RunState, definition: CheckDef) -> CheckResult:
         message=message,
         violation=violation,
         see=error.see if isinstance(error, NotApplicable) else None,
+        owned_by=error.owned_by if isinstance(error, Violation) and outcome is Outcome.FAIL else (),
     )

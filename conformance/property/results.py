@@ -4,6 +4,7 @@ and the two rules of our own that sort them (:func:`classify`, :func:`envelope_p
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -50,6 +51,28 @@ class PropertyFailure:
     timeout: bool = False  # the provider did not answer (reported TIMEOUT, not FAIL)
 
 
+# Findings that are a hand-written requirement's behaviour on another operation: (class, the schema the
+# answer broke, the property it lacks) → that requirement. When it FAILs too, a property check whose every
+# finding it owns is SKIP "see" it (one behaviour, one finding: an error without `param` is ERR-002's,
+# whichever endpoint answered it).
+OWNED: dict[tuple[str, str, str], str] = {
+    (SCHEMA, "/components/schemas/Error", "param"): "ERR-002",
+    (SCHEMA, "/components/schemas/Error", "code"): "ERR-002",
+    (SCHEMA, "/components/schemas/CreateChatCompletionResponse/properties/choices/items", "logprobs"): "CHAT-008",
+    (SCHEMA, "/components/schemas/ChatCompletionResponseMessage", "refusal"): "CHAT-008",
+}
+_MISSING = re.compile(r'^"([^"]+)" is a required property$', re.MULTILINE)
+_SCHEMA_AT = re.compile(r"^Schema at (\S+?):?$", re.MULTILINE)
+
+
+def owner_of_finding(finding: PropertyFailure) -> str | None:
+    """The requirement whose behaviour one finding is (:data:`OWNED`), or None: its own."""
+    missing, at = _MISSING.search(finding.message), _SCHEMA_AT.search(finding.message)
+    if missing is None or at is None:
+        return None
+    return OWNED.get((finding.klass, at.group(1), missing.group(1)))
+
+
 @dataclass
 class PropertyRun:
     """What the property run found; each PROP check reads one class."""
@@ -58,6 +81,7 @@ class PropertyRun:
     declined: tuple[str, ...] = ()  # capabilities the provider honestly declines (left out)
     failures: dict[str, list[PropertyFailure]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    owners: dict[str, set[str | None]] = field(default_factory=dict)  # class -> whose every finding is (OWNED)
     judged: dict[str, int] = field(default_factory=dict)  # class -> how many answers it judged
     reached: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)  # our harness (or schemathesis) broke
@@ -71,6 +95,7 @@ class PropertyRun:
 
     def add(self, failure: PropertyFailure) -> None:
         self.counts[failure.klass] = self.counts.get(failure.klass, 0) + 1
+        self.owners.setdefault(failure.klass, set()).add(owner_of_finding(failure))
         kept = self.failures.setdefault(failure.klass, [])
         duplicate = any(f.code == failure.code and f.operation == failure.operation for f in kept)
         if len(kept) < MAX_KEPT and not duplicate:
