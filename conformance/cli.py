@@ -61,8 +61,9 @@ def _add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "--capabilities",
         metavar="LIST",
         help="comma-separated endpoint families the provider offers (chat, completions, embeddings, images, "
-        "moderations, files, fine_tunes, edits, engines); the others are reported UNSUPPORTED without a request "
-        "(default: probe every one; an honest 404/501 is UNSUPPORTED)",
+        "moderations, files, fine_tunes, edits, engines, responses); the others are reported UNSUPPORTED without a "
+        "request (default: probe every one; an honest 404/501 is UNSUPPORTED). chat and responses bring their "
+        "features along; name one with a minus to declare it absent (chat,-tools; responses,-responses_background)",
     )
     output.add_argument(
         "--quick",
@@ -134,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="list the requirement catalogue")
     listing.add_argument("--level", choices=["MUST", "SHOULD", "MAY"], help="only this level")
-    listing.add_argument("--capability", help="only this capability")
+    listing.add_argument("--capability", help="only this capability, or a feature of one (responses_background)")
 
     explain = commands.add_parser(
         "explain",
@@ -279,7 +280,9 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     for requirement in load_catalogue().active:
         if args.level and requirement.level.value != args.level:
             continue
-        if args.capability and requirement.capability != args.capability:
+        # A feature (responses_store, responses_background) is a tag of its family's requirements.
+        wanted = args.capability
+        if wanted and requirement.capability != wanted and wanted.replace("_", "-") not in requirement.tags:
             continue
         table.add_row(
             requirement.id,
