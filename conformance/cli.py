@@ -17,9 +17,12 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from conformance import __version__
-from conformance.core.catalogue import CatalogueError, load_catalogue
+from conformance.core.catalogue import FEATURES, CatalogueError, load_catalogue
 from conformance.runner import EXIT_USAGE, INTERRUPTED_CODES, run
 from conformance.target import TargetConfigError, add_limit_arguments
+
+#: The features of the declarable families (tools, responses_background, ...), listed by their tags.
+FEATURE_NAMES = frozenset(feature for family in FEATURES.values() for feature in family)
 
 
 def _add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -280,9 +283,10 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     for requirement in load_catalogue().active:
         if args.level and requirement.level.value != args.level:
             continue
-        # A feature (responses_store, responses_background) is a tag of its family's requirements.
+        # A feature of a family (responses_background) is a tag of the family's requirements.
         wanted = args.capability
-        if wanted and requirement.capability != wanted and wanted.replace("_", "-") not in requirement.tags:
+        tagged = wanted in FEATURE_NAMES and wanted.replace("_", "-") in requirement.tags
+        if wanted and requirement.capability != wanted and not tagged:
             continue
         table.add_row(
             requirement.id,

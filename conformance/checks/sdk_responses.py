@@ -5,8 +5,8 @@ lib/streaming/responses/_responses.py, lib/_parsing/_responses.py; openai-node l
 ``output_text`` is what users read; the stream helper raises when events come out of the order it
 accumulates (RuntimeError) and builds the final response from ``response.completed``; ``parse()`` with a
 strict function tool ``json.loads`` the arguments, and with a ``text_format`` model it parses each
-``output_text`` with ``model_parse_json`` (prose or a document off the schema raises ValidationError). A refusal of the second turn of the tool loop, once the
-first was served with a call, is no decline.
+``output_text`` with ``model_parse_json`` (prose or a document off the schema raises ValidationError). A
+refusal of the second turn of the tool loop, once the first was served with a call, is no decline.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from conformance.checks.sdk import in_band_error
 from conformance.checks.sdk_node import node_run
 from conformance.checks.sdk_parse import raise_for_second_turn
 from conformance.core.results import NotApplicable
-from conformance.probes.sdk_parse import Answer
 from conformance.engine import check
+from conformance.probes.sdk_parse import Answer
 from conformance.sdk import (
     NodeResults,
     NodeSetup,

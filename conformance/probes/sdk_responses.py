@@ -1,7 +1,7 @@
 """Probes of the Responses API oracles (conformance/checks/sdk_responses.py): openai-python's
 ``client.responses.create()``, ``.stream()``, a tool loop through ``responses.parse()`` and
-``responses.parse(text_format=Answer)`` -- five small requests, run with the plain client only (no strict twin: strict validation of the Response model rejects
-providers for fields no client reads)."""
+``responses.parse(text_format=Answer)`` -- five small requests, run with the plain client only (no strict
+twin: strict validation of the Response model rejects providers for fields no client reads)."""
 
 from __future__ import annotations
 
