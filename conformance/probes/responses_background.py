@@ -1,5 +1,5 @@
 """Probes of the background response checks (conformance/checks/responses_background.py), capability
-``responses_background``: four to six small requests.
+``responses_background``: seven small requests (eight or nine while a response still runs).
 
 One background response is created and polled with ``GET /responses/{id}`` until it has finished, at most
 :data:`POLLS` times (waiting :data:`WAITS` seconds between polls only while it still runs: a provider that
@@ -72,6 +72,7 @@ class Cancelled:
 
 
 def background_model(client: HttpClient, responses_model: str) -> str:
+    """The model, unless responses_background (or the storage it needs) is declared absent."""
     declared(client.target, "responses_background")
     if client.target.capabilities is not None and "responses_store" not in client.target.capabilities:
         raise NotApplicable("background responses are read back from storage: responses_store is declared absent")
@@ -80,6 +81,7 @@ def background_model(client: HttpClient, responses_model: str) -> str:
 
 @probe
 def responses_background_poll(client: HttpClient, responses_model: str) -> Polled:
+    """A background response created, polled until it finished (at most POLLS times), then deleted."""
     model = background_model(client, responses_model)
     created = client.request("POST", "responses", json_body=background_body(client, model))
     found = response_id(created)
@@ -97,6 +99,7 @@ def responses_background_poll(client: HttpClient, responses_model: str) -> Polle
 
 @probe
 def responses_background_cancel(client: HttpClient, responses_model: str) -> Cancelled:
+    """A background response created, cancelled at once, cancelled again, then deleted."""
     model = background_model(client, responses_model)
     created = client.request("POST", "responses", json_body=background_body(client, model))
     found = response_id(created)
