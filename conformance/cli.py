@@ -17,9 +17,12 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from conformance import __version__
-from conformance.core.catalogue import CatalogueError, load_catalogue
+from conformance.core.catalogue import FEATURES, CatalogueError, load_catalogue
 from conformance.runner import EXIT_USAGE, INTERRUPTED_CODES, run
 from conformance.target import TargetConfigError, add_limit_arguments
+
+#: The features of the declarable families (tools, responses_background, ...), listed by their tags.
+FEATURE_NAMES = frozenset(feature for family in FEATURES.values() for feature in family)
 
 
 def _add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,8 +64,9 @@ def _add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "--capabilities",
         metavar="LIST",
         help="comma-separated endpoint families the provider offers (chat, completions, embeddings, images, "
-        "moderations, files, fine_tunes, edits, engines); the others are reported UNSUPPORTED without a request "
-        "(default: probe every one; an honest 404/501 is UNSUPPORTED)",
+        "moderations, files, fine_tunes, edits, engines, responses); the others are reported UNSUPPORTED without a "
+        "request (default: probe every one; an honest 404/501 is UNSUPPORTED). chat and responses bring their "
+        "features along; name one with a minus to declare it absent (chat,-tools; responses,-responses_background)",
     )
     output.add_argument(
         "--quick",
@@ -134,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="list the requirement catalogue")
     listing.add_argument("--level", choices=["MUST", "SHOULD", "MAY"], help="only this level")
-    listing.add_argument("--capability", help="only this capability")
+    listing.add_argument("--capability", help="only this capability, or a feature of one (responses_background)")
 
     explain = commands.add_parser(
         "explain",
@@ -279,7 +283,10 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     for requirement in load_catalogue().active:
         if args.level and requirement.level.value != args.level:
             continue
-        if args.capability and requirement.capability != args.capability:
+        # A feature of a family (responses_background) is a tag of the family's requirements.
+        wanted = args.capability
+        tagged = wanted in FEATURE_NAMES and wanted.replace("_", "-") in requirement.tags
+        if wanted and requirement.capability != wanted and not tagged:
             continue
         table.add_row(
             requirement.id,

@@ -41,7 +41,7 @@ def parse_capabilities(value: str | Iterable[str] | None) -> frozenset[str] | No
     """``"chat, images"`` (or an iterable of names) → the declared set; None means "not declared: probe".
 
     ``chat`` brings its features (tools, logprobs, n, structured_outputs, vision, reasoning) along, ``responses``
-    its own (responses_store); ``-tools`` declares one of them absent."""
+    its own (responses_store, responses_background); ``-tools`` declares one of them absent."""
     if value is None:
         return None
     names = [name.strip() for name in (value.split(",") if isinstance(value, str) else list(value)) if name.strip()]

@@ -244,6 +244,11 @@ def test_list_capability_prints_only_that_capability(capsys: pytest.CaptureFixtu
     assert set(ID_PATTERN.findall(capsys.readouterr().out)) == expected
 
 
+def test_list_feature_prints_its_tagged_requirements(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--capability", "responses_background"]) == 0
+    assert set(ID_PATTERN.findall(capsys.readouterr().out)) == {"RESP-BG-001", "RESP-BG-002", "RESP-BG-003"}
+
+
 def test_serve_list_faults_names_every_fault(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--list-faults"]) == 0
     words = set(re.findall(r"[\w:+.-]+", capsys.readouterr().out))

@@ -54,6 +54,7 @@ DOCUMENTED = {
     "GET /responses/{response_id}",
     "DELETE /responses/{response_id}",
     "GET /responses/{response_id}/input_items",
+    "POST /responses/{response_id}/cancel",
 }
 OPERATIONS = {f"{method} {path}": operation for path, method, operation in operations(SPEC)}
 

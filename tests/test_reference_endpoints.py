@@ -540,8 +540,9 @@ CHAT_ALL = {"chat", "tools", "logprobs", "n", "structured_outputs", "vision", "r
         ("chat,-tools", {"chat", "logprobs", "n", "structured_outputs", "vision", "reasoning"}),
         ("chat, -tools, -n, -logprobs, -structured-outputs, -vision, -reasoning", {"chat"}),
         ("embeddings,tools", {"embeddings", "tools"}),
-        ("responses", {"responses", "responses_store"}),
-        ("chat,responses,-responses-store", {*CHAT_ALL, "responses"}),
+        ("responses", {"responses", "responses_store", "responses_background"}),
+        ("chat,responses,-responses-store", {*CHAT_ALL, "responses", "responses_background"}),
+        ("responses,-responses-background", {"responses", "responses_store"}),
     ],
 )
 def test_capabilities_parse(value: str | list[str] | None, declared: set[str] | None) -> None:

@@ -1,15 +1,21 @@
 """The verdict rules that are not a single check's: a MAY is never a failure, a same-origin 307/308
-whose target serves the request is legal (ARCHITECTURE.md, "Verdicts people can defend"), and a tool call
-in content is a call, not markup a model echoed (CHAT-TOOL-008)."""
+whose target serves the request is legal (ARCHITECTURE.md, "Verdicts people can defend"), a tool call
+in content is a call, not markup a model echoed (CHAT-TOOL-008), a background response refused with the
+envelope is declined (not a 5xx), and a cancel that comes after the response finished is legal either way
+the provider answers it."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from conformance.checks import responses_background as background
 from conformance.checks.chat_tools import call_in_text
-from conformance.core.results import Level, NotApplicable, Outcome, ProviderTimeout, Violation
+from conformance.core.results import Level, NotApplicable, Outcome, ProviderTimeout, Unsupported, Violation
 from conformance.engine.judge import NOT_OFFERED, optional_absent
 from conformance.probes.base_url import Sent, same_origin_target
+from conformance.probes.responses_background import Cancelled, Polled
 from conformance.transport.exchange import Exchange
 
 BASE = "http://127.0.0.1:8000/v1/chat/completions/"
@@ -96,3 +102,41 @@ CALLS_IN_TEXT: list[tuple[str, str, tuple[str, dict[str, str]] | None]] = [
 @pytest.mark.parametrize(("content", "found"), [case[1:] for case in CALLS_IN_TEXT], ids=[c[0] for c in CALLS_IN_TEXT])
 def test_a_call_in_content_is_a_call_not_markup(content: str, found: tuple[str, dict[str, str]] | None) -> None:
     assert call_in_text(content) == found
+
+
+# -- background responses: declined honestly, and a cancel that came too late -------------------------------
+
+RESPONSES = "http://127.0.0.1:8000/v1/responses"
+ENVELOPE = {"error": {"message": "background is not supported", "type": "invalid_request_error"}}
+QUEUED = {"id": "resp_1", "object": "response", "status": "queued", "background": True}
+
+
+def sent(status: int, body: object, url: str = RESPONSES) -> Exchange:
+    return Exchange(
+        method="POST", url=url, request_headers={}, request_body=b"{}", status=status, body=json.dumps(body).encode()
+    )
+
+
+def test_background_refused_with_the_envelope_is_declined() -> None:
+    with pytest.raises(Unsupported):
+        background.background_created(sent(400, ENVELOPE))
+
+
+def test_background_refused_with_a_5xx_is_no_decline() -> None:
+    with pytest.raises(Violation):
+        background.background_created(sent(500, ENVELOPE))
+
+
+def test_a_cancel_refused_after_the_response_finished_is_not_judged() -> None:
+    finished = {**QUEUED, "status": "completed"}
+    polled = Polled(sent(200, QUEUED), "resp_1", (sent(200, finished),))
+    cancel = Cancelled(sent(200, finished), "resp_1", sent(409, ENVELOPE), sent(409, ENVELOPE))
+    with pytest.raises(NotApplicable):
+        background.test_background_response_cancelled(cancel, polled)
+
+
+def test_a_cancel_answering_the_finished_response_twice_passes() -> None:
+    finished = {**QUEUED, "status": "completed"}
+    polled = Polled(sent(200, QUEUED), "resp_1", (sent(200, finished),))
+    cancel = Cancelled(sent(200, QUEUED), "resp_1", sent(200, finished), sent(200, finished))
+    background.test_background_response_cancelled(cancel, polled)

@@ -1,11 +1,12 @@
-"""SDK-PY-015..017, SDK-NODE-006: openai-python's and openai-node's Responses API as the oracle
+"""SDK-PY-015..018, SDK-NODE-006: openai-python's and openai-node's Responses API as the oracle
 (openai-python resources/responses/responses.py, types/responses/response.py ``output_text``,
 lib/streaming/responses/_responses.py, lib/_parsing/_responses.py; openai-node lib/responses/ResponseStream.js).
 
 ``output_text`` is what users read; the stream helper raises when events come out of the order it
 accumulates (RuntimeError) and builds the final response from ``response.completed``; ``parse()`` with a
-strict function tool ``json.loads`` the arguments. A refusal of the second turn of the tool loop, once the
-first was served with a call, is no decline.
+strict function tool ``json.loads`` the arguments, and with a ``text_format`` model it parses each
+``output_text`` with ``model_parse_json`` (prose or a document off the schema raises ValidationError). A
+refusal of the second turn of the tool loop, once the first was served with a call, is no decline.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from conformance.checks.sdk_node import node_run
 from conformance.checks.sdk_parse import raise_for_second_turn
 from conformance.core.results import NotApplicable
 from conformance.engine import check
+from conformance.probes.sdk_parse import Answer
 from conformance.sdk import (
     NodeResults,
     NodeSetup,
@@ -95,6 +97,30 @@ def test_python_responses_tool_loop(sdk_responses_tool_loop: SdkOutcome) -> None
             actual=repr(parsed),
         )
     _second_turn(run, second)
+
+
+@check("SDK-PY-018", needs="responses")
+def test_python_responses_parse(sdk_responses_parse: SdkOutcome) -> None:
+    run = sdk_responses_parse.plain
+    raise_for_error(run, expected="a ParsedResponse whose output_parsed is an Answer")
+    status, parsed = read(run, run.value, ".status"), read(run, run.value, ".output_parsed")
+    if status == "incomplete":
+        raise NotApplicable("the answer was cut by max_output_tokens: nothing to parse")
+    if parsed is None and _refused(run):
+        raise NotApplicable("the model refused: nothing to parse")
+    if not isinstance(parsed, Answer):
+        raise wrong_value(
+            run,
+            "responses.parse() gave no parsed Answer",
+            expected='output_parsed == Answer(answer="yes" or "no")',
+            actual=f"output_parsed {parsed!r}; output_text {read(run, run.value, '.output_text')!r}",
+        )
+
+
+def _refused(run: SdkRun) -> bool:
+    output = read(run, run.value, ".output") or []
+    parts = [part for item in output for part in (getattr(item, "content", None) or [])]
+    return any(getattr(part, "type", None) == "refusal" for part in parts)
 
 
 @check("SDK-NODE-006", needs="responses")

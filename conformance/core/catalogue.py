@@ -42,6 +42,7 @@ CAPABILITIES = (
     "transport",
     "responses",  # POST /responses
     "responses_store",  # the stored responses: retrieve, input items, delete (operations of the property run)
+    "responses_background",  # background responses polled and cancelled (the cancel operation of the property run)
     "contract",  # the OpenAPI description as a whole (property tests: schemas, every operation works)
 )
 #: Endpoint families a check can need and a user can declare (``--capabilities``): a declared set
@@ -64,14 +65,15 @@ DECLARABLE_CAPABILITIES = (
     "vision",  # image_url content parts
     "reasoning",  # reasoning_effort, and the reasoning text in its own field
     "responses",  # the Responses API (POST /responses)
-    # A feature of responses a provider may decline: stored responses (retrieve, input items, delete,
-    # previous_response_id), declared with responses.
+    # Features of responses a provider may decline, declared with responses: stored responses (retrieve,
+    # input items, delete, previous_response_id) and background responses (polled, cancelled; stored too).
     "responses_store",
+    "responses_background",
 )
 #: Declaring ``chat`` declares these too, unless they are named with a minus (``chat,-tools``).
 CHAT_FEATURES = ("tools", "logprobs", "n", "structured_outputs", "vision", "reasoning")
 #: Declaring ``responses`` declares these too, unless named with a minus (``responses,-responses_store``).
-RESPONSES_FEATURES = ("responses_store",)
+RESPONSES_FEATURES = ("responses_store", "responses_background")
 #: The features each declarable family brings along.
 FEATURES = {"chat": CHAT_FEATURES, "responses": RESPONSES_FEATURES}
 #: ``--profile``: core is what every OpenAI-compatible server is used for; extended adds the newer

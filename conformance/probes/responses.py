@@ -1,10 +1,11 @@
-"""Probes of the Responses API checks (conformance/checks/responses*.py): thirteen small requests.
+"""Probes of the Responses API checks (conformance/checks/responses*.py): fourteen small requests.
 
 Non-streamed: a string input with ``instructions``, an array of message items, a long answer cut by
 ``max_output_tokens``, a strict json_schema ``text.format``, a bad parameter. Streamed: the plain request.
 Function calling: a forced function tool (non-streamed, stored so that the storage checks can read it back),
 the same streamed, and the turn that sends the call's output back. Storage (``responses_store``): the
-stored response read back, its input items, a turn continuing it by ``previous_response_id``, its delete.
+stored response read back, its input items, a turn continuing it by ``previous_response_id``, a cancel
+(refused: it was not created in the background; ``responses_background``), its delete.
 
 Every request is tiny (``max_output_tokens`` at the documented minimum, 16, or a little more for a call),
 and every one but the stored tool call says ``store: false``: nothing is left on a real provider.
@@ -175,13 +176,15 @@ def responses_tool_turn(client: HttpClient, responses_model: str, responses_tool
 
 @dataclass(frozen=True)
 class Stored:
-    """The stored tool call read back, its input items, a turn continuing it, and its delete."""
+    """The stored tool call read back, its input items, a turn continuing it, a cancel, and its delete."""
 
     response_id: str
     retrieved: Exchange
     input_items: Exchange
     continued: Exchange | None
     deleted: Exchange
+    #: POST /responses/{id}/cancel of this foreground response (None: responses_background declared absent).
+    foreground_cancel: Exchange | None = None
 
 
 @probe
@@ -203,5 +206,7 @@ def responses_stored(client: HttpClient, responses_model: str, responses_tool: E
         turn = [answer_items(call)[1]]
         extra = {"previous_response_id": response_id, "input": turn}
         continued = client.request("POST", "responses", json_body=tool_body(client, responses_model, **extra))
+    background = client.target.capabilities is None or "responses_background" in client.target.capabilities
+    cancelled = client.request("POST", f"{path}/cancel") if background else None
     deleted = client.request("DELETE", path)
-    return Stored(response_id, retrieved, items, continued, deleted)
+    return Stored(response_id, retrieved, items, continued, deleted, cancelled)

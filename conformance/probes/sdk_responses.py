@@ -1,7 +1,7 @@
 """Probes of the Responses API oracles (conformance/checks/sdk_responses.py): openai-python's
-``client.responses.create()``, ``.stream()`` and a tool loop through ``responses.parse()`` -- four small
-requests, run with the plain client only (no strict twin: strict validation of the Response model rejects
-providers for fields no client reads)."""
+``client.responses.create()``, ``.stream()``, a tool loop through ``responses.parse()`` and
+``responses.parse(text_format=Answer)`` -- five small requests, run with the plain client only (no strict
+twin: strict validation of the Response model rejects providers for fields no client reads)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from conformance.probes.chat_tools import TOOL_RESULT
 from conformance.probes.responses import (
     FORCED,
     INSTRUCTIONS,
+    JSON_PROMPT,
     MIN_OUTPUT_TOKENS,
     TOOL_OUTPUT_TOKENS,
     TOOL_PROMPT,
     WEATHER,
 )
+from conformance.probes.sdk_parse import Answer
 from conformance.sdk import PythonSdk, SdkOutcome
 from conformance.target import Target
 
@@ -88,3 +90,14 @@ def sdk_responses_tool_loop(python_sdk: PythonSdk, responses_model: str, target:
     return python_sdk.run(
         "client.responses.parse(tools=[strict function]), then the function_call_output turn", flow, strict=False
     )
+
+
+@probe
+def sdk_responses_parse(python_sdk: PythonSdk, responses_model: str, target: Target) -> SdkOutcome:
+    """responses.parse(text_format=Answer): the SDK sends Answer's strict json_schema and parses output_text."""
+
+    def flow(sdk: openai.OpenAI) -> Any:
+        common = {**_common(responses_model, target), "max_output_tokens": TOOL_OUTPUT_TOKENS}
+        return _responses(sdk).parse(input=JSON_PROMPT, text_format=Answer, **common)
+
+    return python_sdk.run("client.responses.parse(text_format=Answer)", flow, strict=False)

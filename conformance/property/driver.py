@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
 BUDGET_SHARE: Final = 0.6
 #: The model an operation's capability needs, where it is another capability's (stored responses: responses).
-_MODEL_OF: Final = {"responses_store": "responses"}
+_MODEL_OF: Final = {"responses_store": "responses", "responses_background": "responses"}
 # About what a worker spends generating, sending and judging one request of its engine (CPU, 2 cores):
 # with answers this slow, a second worker per core keeps it busy while the first waits.
 GENERATION_S: Final = 0.02
@@ -123,7 +123,7 @@ class PropertyDriver:
         self._choose_models()
         for label, operation in list(self.operations.items()):
             capability = operation.get("x-capability", "")
-            needs_model = capability in ("chat", "completions", "embeddings", "responses", "responses_store")
+            needs_model = capability in ("chat", "completions", "embeddings", "responses", *_MODEL_OF)
             if needs_model and _MODEL_OF.get(capability, capability) not in self.models:
                 # No model for it: the hand-written checks report that SKIP or UNSUPPORTED.
                 del self.operations[label]

@@ -169,7 +169,8 @@ class HandBuilt(CaseHooks):
             self._send("GET /engines/{engine_id}", path_parameters={"engine_id": engine})
 
     def _responses(self) -> None:
-        """A response and its stream; then a stored one read back, its input items listed, and deleted."""
+        """A response and its stream; then a stored one read back, its input items listed, and deleted; then a
+        background one cancelled and deleted."""
         model = self.models["responses"]
         body = {"model": model, "input": "Say hello.", "max_output_tokens": max(self.target.max_tokens, 16)}
         self._send("POST /responses", body={**body, "store": False})
@@ -181,6 +182,14 @@ class HandBuilt(CaseHooks):
             path = {"response_id": stored}
             self._send("GET /responses/{response_id}", path_parameters=path)
             self._send("GET /responses/{response_id}/input_items", path_parameters=path)
+            self._send("DELETE /responses/{response_id}", path_parameters=path)
+        if "POST /responses/{response_id}/cancel" not in self.operations:
+            return
+        # A background response cancelled at once: the one request that reaches the cancel operation's 200.
+        queued = json_field(self._send("POST /responses", body={**body, "store": True, "background": True}), "id")
+        if queued:
+            path = {"response_id": queued}
+            self._send("POST /responses/{response_id}/cancel", path_parameters=path)
             self._send("DELETE /responses/{response_id}", path_parameters=path)
 
     def _files_and_fine_tunes(self) -> None:

@@ -1,6 +1,11 @@
 """The Responses API of the reference provider: ``POST /v1/responses`` answered as the response object or as
 its typed event stream, and the stored responses (retrieve, input items, delete, ``previous_response_id``).
 
+A ``background`` response is answered ``queued`` at once and stored with the object it becomes: the first
+``GET /v1/responses/{id}`` finds it ``completed`` (a poll, not a clock, moves it on, so every run is the
+same); ``POST /v1/responses/{id}/cancel`` before that answers it ``cancelled``, after that (or again)
+answers it unchanged, and refuses a response that was not created in the background.
+
 The output is planned once per request (:func:`plan_output`) and rendered twice from the same plan, so a
 stream's deltas always join to the non-streamed text: a message item with one ``output_text`` part, or a
 ``function_call`` item when a tool is forced, required, or named by the user under "auto". A prompt that
@@ -19,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .errors import invalid_request
+from .errors import ApiError, invalid_request
 from .model import Generation, apply_limits, count_tokens, generate_tokens, synthesize_arguments, synthesize_value
 from .responses_request import ResponsesRequest, validate_responses
 from .sse import new_id, now
@@ -103,11 +108,18 @@ def plan_output(request: ResponsesRequest) -> list[OutputItem]:
 
 
 def response_object(
-    request: ResponsesRequest, items: list[OutputItem], response_id: str, created: int, *, final: bool = True
+    request: ResponsesRequest,
+    items: list[OutputItem],
+    response_id: str,
+    created: int,
+    *,
+    final: bool = True,
+    pending: str = "in_progress",
 ) -> dict[str, Any]:
-    """The response object; ``final`` False gives the in-progress object of the first stream events."""
+    """The response object; ``final`` False gives the object of the first stream events (``pending``
+    "in_progress"), or of a background response just queued (``pending`` "queued")."""
     cut = any(item.generation.finish_reason == "length" for item in items)
-    status = ("incomplete" if cut else "completed") if final else "in_progress"
+    status = ("incomplete" if cut else "completed") if final else pending
     output_tokens = sum(item.tokens for item in items)
     usage = {
         "input_tokens": request.prompt_tokens,
@@ -124,6 +136,7 @@ def response_object(
         "object": "response",
         "created_at": created,
         "status": status,
+        "background": request.background,
         "completed_at": created if final and not cut else None,
         "error": None,
         "incomplete_details": {"reason": "max_output_tokens"} if cut and final else None,
@@ -202,6 +215,19 @@ class ResponseStore:
         self.responses: dict[str, dict[str, Any]] = {}
         self.inputs: dict[str, list[dict[str, Any]]] = {}
         self.earlier: dict[str, tuple[dict[str, Any], ...]] = {}
+        self.background: set[str] = set()  # the ids of responses created with background true
+        self.pending: dict[str, dict[str, Any]] = {}  # background responses still queued: what they become
+
+    def poll(self, response_id: str) -> None:
+        """A queued background response is done once someone looks: deterministic, no clock involved."""
+        if response_id in self.pending:
+            self.responses[response_id] = self.pending.pop(response_id)
+
+    def cancel(self, response_id: str) -> dict[str, Any]:
+        """A queued background response becomes cancelled; a finished one is answered unchanged."""
+        if self.pending.pop(response_id, None) is not None:
+            self.responses[response_id] = {**self.responses[response_id], "status": "cancelled"}
+        return self.responses[response_id]
 
     def history(self, response_id: str) -> tuple[dict[str, Any], ...] | None:
         """The conversation up to and including the response: what ``previous_response_id`` continues."""
@@ -220,8 +246,9 @@ class ResponseStore:
         self.earlier[response_id] = self.history(previous) or () if previous else ()
 
     def delete(self, response_id: str) -> None:
-        for table in (self.responses, self.inputs, self.earlier):
+        for table in (self.responses, self.inputs, self.earlier, self.pending):
             table.pop(response_id, None)
+        self.background.discard(response_id)
 
 
 def _not_found(response_id: str) -> Any:
@@ -249,8 +276,16 @@ class ResponsesRoutes:
         items = plan_output(parsed)
         response_id, created = new_id("resp").replace("-", "_"), now()
         payload = response_object(parsed, items, response_id, created)
+        if parsed.background and not parsed.stream:
+            queued = response_object(parsed, items, response_id, created, final=False, pending="queued")
+            self.store.add(parsed, queued)
+            self.store.background.add(response_id)
+            self.store.pending[response_id] = payload
+            return JSONResponse(self.faults.apply("responses.response", queued, request=body, route="create"))
         if parsed.store:
             self.store.add(parsed, payload)
+            if parsed.background:  # streamed: the stream itself runs it to the end
+                self.store.background.add(response_id)
         if not parsed.stream:
             return JSONResponse(self.faults.apply("responses.response", payload, request=body, route="create"))
         events = self.faults.apply(
@@ -265,6 +300,8 @@ class ResponsesRoutes:
         response_id: str = request.path_params["response_id"]
         if (denied := self.endpoints.denied(request)) is not None:
             return denied
+        if request.method == "GET" and not request.url.path.endswith("/input_items"):
+            self.store.poll(response_id)
         found = self.store.responses.get(response_id)
         return found if found is not None else self.endpoints.error(_not_found(response_id), path=request.url.path)
 
@@ -278,6 +315,25 @@ class ResponsesRoutes:
         self.store.delete(found["id"])
         deletion = {"id": found["id"], "object": "response", "deleted": True}
         return JSONResponse(self.faults.apply("responses.response", deletion, request=None, route="delete"))
+
+    async def cancel(self, request: Request) -> Response:
+        """A queued background response is cancelled; a finished one is answered as it is (cancelling twice
+        is idempotent); a response not created in the background cannot be cancelled (400)."""
+        found = self.stored(request)
+        if isinstance(found, Response):
+            return found
+        response_id = found["id"]
+        terminal = response_id not in self.store.pending
+        answer: dict[str, Any] | ApiError = (
+            self.store.cancel(response_id)
+            if response_id in self.store.background
+            else invalid_request("Only a response created with background true can be cancelled.")
+        )
+        answer = self.faults.apply("responses.response", answer, request=None, route="cancel", terminal=terminal,
+                                   stored=found)  # fmt: skip
+        if isinstance(answer, ApiError):
+            return self.endpoints.error(answer, path=request.url.path)
+        return JSONResponse(answer)
 
     async def input_items(self, request: Request) -> Response:
         found = self.stored(request)
@@ -298,4 +354,5 @@ def responses_routes(endpoints: _Endpoints) -> list[Route]:
         Route("/v1/responses", routes.create, methods=["POST"]),
         Route("/v1/responses/{response_id}", routes.item, methods=["GET", "DELETE"]),
         Route("/v1/responses/{response_id}/input_items", routes.input_items, methods=["GET"]),
+        Route("/v1/responses/{response_id}/cancel", routes.cancel, methods=["POST"]),
     ]

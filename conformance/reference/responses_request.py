@@ -5,7 +5,8 @@
 items answering them by ``call_id``. An output for a call that neither the input nor the previous response
 holds is refused, as OpenAI refuses it ("No tool call found for function call output"). ``tools`` are the
 Responses API's flat function tools (``{"type": "function", "name", "parameters"}``), ``text.format`` one of
-text, json_object and json_schema, ``max_output_tokens`` at least 16 as documented.
+text, json_object and json_schema, ``max_output_tokens`` at least 16 as documented. ``background`` needs
+``store`` (a background response is read back by polling it).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class ResponsesRequest:
     json_schema: dict[str, Any] | None = None
     stream: bool = False
     store: bool = True
+    background: bool = False
     previous_response_id: str | None = None
     echo: dict[str, Any] = field(default_factory=dict)  # request values the response object repeats
 
@@ -183,6 +185,10 @@ def validate_responses(
             mode, named = "auto", None
         text_format, schema = reader.optional("text", _text, ("text", None))
         sampling = {name: body.get(name) for name in ("temperature", "top_p")}
+        store = reader.optional("store", as_bool, True)
+        background = reader.optional("background", as_bool, False)
+        if background and not store:
+            raise Reject(invalid_request("A background response must be stored: store cannot be false.", "store"))
         reader.sampling()  # validated, deliberately without effect
         prior_text = [f"{i.get('role', i['type'])}: {json.dumps(i, sort_keys=True)}" for i in earlier]
         prompt = "\n".join([instructions or "", *prior_text, *texts])
@@ -202,7 +208,8 @@ def validate_responses(
             text_format=text_format if policy.support_response_format else "text",
             json_schema=schema,
             stream=reader.optional("stream", as_bool, False),
-            store=reader.optional("store", as_bool, True),
+            store=store,
+            background=background,
             previous_response_id=previous,
             echo={**sampling, "tools": body.get("tools") or [], "tool_choice": body.get("tool_choice", "auto")},
         )

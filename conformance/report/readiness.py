@@ -21,7 +21,8 @@ openai-node                       openai-node
 strict SSE parsers                strict SSE parsers, EventSource
 browsers via CORS                 browsers
 Responses API agents              Responses API agents (Codex, the Agents SDK: agents built on
-                                  POST /responses and its stream events)
+                                  POST /responses and its stream events, and those that run long
+                                  turns as background responses, polled and cancelled)
 ================================  ==================================================================
 
 A saved report of schema 1.0 has free-text strings in ``breaks``; those are still matched the old way,

@@ -40,6 +40,7 @@ from . import (  # noqa: F401  (imported to register their faults)
     moderations,
     property,
     responses,
+    responses_background,
     responses_stream,
     responses_tools,
     sdk,

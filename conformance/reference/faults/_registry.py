@@ -41,8 +41,10 @@ Sites, and what ``value`` is there:
 ``fine_tunes.stream``
     The items of a streamed event list: event dicts, then ``"[DONE]"`` (ctx ``request=``).
 ``responses.response``
-    The JSON answer of a Responses API route (ctx ``route="create"|"retrieve"|"delete"|"input_items"``,
-    ``request=`` the body of a create, None otherwise).
+    The JSON answer of a Responses API route (ctx ``route="create"|"retrieve"|"delete"|"input_items"|"cancel"``,
+    ``request=`` the body of a create, None otherwise). For ``cancel`` the value is the answer or the
+    :class:`~conformance.reference.errors.ApiError` refusing it (either may be returned), with ctx
+    ``terminal=`` (the response had finished before this cancel) and ``stored=`` (the response object).
 ``responses.events``
     The event dicts of a streamed response, each with its ``sequence_number`` (ctx ``request=``).
 ``stream.frames``
