@@ -140,3 +140,10 @@ def test_a_cancel_answering_the_finished_response_twice_passes() -> None:
     polled = Polled(sent(200, QUEUED), "resp_1", (sent(200, finished),))
     cancel = Cancelled(sent(200, QUEUED), "resp_1", sent(200, finished), sent(200, finished))
     background.test_background_response_cancelled(cancel, polled)
+
+
+def test_a_background_response_still_running_at_the_time_limit_is_a_timeout_not_a_skip() -> None:
+    running = {**QUEUED, "status": "in_progress"}
+    polled = Polled(sent(200, QUEUED), "resp_1", (sent(200, running), sent(200, running)))
+    with pytest.raises(ProviderTimeout, match="did not finish within the time limit"):
+        background.test_background_response_polled(polled)

@@ -15,10 +15,10 @@ from typing import Any, Final
 
 from conformance import expect
 from conformance.checks.responses import judge_output
-from conformance.core.results import NotApplicable, Unsupported, Violation
+from conformance.core.results import NotApplicable, ProviderTimeout, Unsupported, Violation
 from conformance.engine import check
 from conformance.probes.responses import Stored
-from conformance.probes.responses_background import POLLS, RUNNING, Cancelled, Polled
+from conformance.probes.responses_background import RUNNING, Cancelled, Polled
 from conformance.transport.exchange import Exchange
 
 POLLED = "RESP-BG-001"
@@ -76,8 +76,12 @@ def test_background_response_polled(responses_background_poll: Polled) -> None:
         for poll in polled.polls:
             body, seen = _poll_answer(poll, str(polled.response_id)), poll
     if body["status"] in RUNNING:
-        raise NotApplicable(f"the background response was still {body['status']} after {POLLS} polls: its result "
-                            "is not judged (no verdict depends on the provider's speed)")  # fmt: skip
+        raise ProviderTimeout(
+            "A background response did not finish within the time limit",
+            expected="a 16-token background response finished (polled) within --timeout, as a request is answered",
+            actual=f"still {body['status']!r} after {len(polled.polls)} polls",
+            evidence=seen,
+        )
     if body["status"] in ("failed", "cancelled"):
         raise Violation(
             f"A background response nobody cancelled ended {body['status']}",

@@ -1,13 +1,16 @@
 """Probes of the background response checks (conformance/checks/responses_background.py), capability
-``responses_background``: seven small requests (eight or nine while a response still runs).
+``responses_background``: seven small requests (more while a response still runs).
 
-One background response is created and polled with ``GET /responses/{id}`` until it has finished, at most
-:data:`POLLS` times (waiting :data:`WAITS` seconds between polls only while it still runs: a provider that
-finishes at once is polled once, without waiting). A second one is cancelled at once, then cancelled again
-(cancelling twice is idempotent). Whether a poll or a cancel found the response running or finished is the
-provider's timing; the checks accept both answers wherever the contract allows both, so no verdict depends
-on it. The cancel of a foreground response goes out with the stored-response requests
-(:func:`conformance.probes.responses.responses_stored`), before that response is deleted.
+One background response is created and polled with ``GET /responses/{id}`` until it has finished, waiting
+:data:`WAITS` seconds between polls only while it still runs (a provider that finishes at once is polled
+once, without waiting), for at most the run's ``--timeout`` in all: a 16-token answer that has not
+finished by then is the provider's TIMEOUT, as a request unanswered within it is -- a bound, not a race
+(a SKIP after a few seconds' polling would pass or skip with the provider's speed). A second one is
+cancelled at once, then cancelled again (cancelling twice is idempotent). Whether a poll or a cancel
+found the response running or finished is the provider's timing; the checks accept both answers wherever
+the contract allows both, so no verdict depends on it. The cancel of a foreground response goes out with
+the stored-response requests (:func:`conformance.probes.responses.responses_stored`), before that response
+is deleted.
 
 Both responses are tiny (``max_output_tokens`` 16) and must be stored (``store`` true: a background
 response is read back by polling). The polled one is deleted at the end; the cancelled one too.
@@ -25,10 +28,9 @@ from conformance.probes.responses import body, declared
 from conformance.transport.client import HttpClient
 from conformance.transport.exchange import Exchange
 
-#: At most this many polls of the background response.
-POLLS: Final = 3
-#: Seconds waited before the second and the third poll, only while the response is still running.
-WAITS: Final = (1.0, 2.0)
+#: Seconds waited before each further poll, only while the response is still running; the waits stop once
+#: they would pass the run's --timeout in all.
+WAITS: Final = (0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0)
 RUNNING: Final = ("queued", "in_progress")
 
 
@@ -81,17 +83,19 @@ def background_model(client: HttpClient, responses_model: str) -> str:
 
 @probe
 def responses_background_poll(client: HttpClient, responses_model: str) -> Polled:
-    """A background response created, polled until it finished (at most POLLS times), then deleted."""
+    """A background response created, polled until it finished (for at most --timeout), then deleted."""
     model = background_model(client, responses_model)
     created = client.request("POST", "responses", json_body=background_body(client, model))
     found = response_id(created)
     if found is None:
         return Polled(created, None, ())
     polls = [client.request("GET", f"responses/{found}")]
+    waited = 0.0
     for wait in WAITS:
-        if status_of(polls[-1]) not in RUNNING:
+        if status_of(polls[-1]) not in RUNNING or waited + wait > client.target.timeout:
             break
         time.sleep(wait)
+        waited += wait
         polls.append(client.request("GET", f"responses/{found}"))
     client.request("DELETE", f"responses/{found}")
     return Polled(created, found, tuple(polls))
