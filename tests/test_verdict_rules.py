@@ -147,3 +147,17 @@ def test_a_background_response_still_running_at_the_time_limit_is_a_timeout_not_
     polled = Polled(sent(200, QUEUED), "resp_1", (sent(200, running), sent(200, running)))
     with pytest.raises(ProviderTimeout, match="did not finish within the time limit"):
         background.test_background_response_polled(polled)
+
+
+NOT_FOUND = {"error": {"message": "File Not Found", "type": "not_found_error", "param": None, "code": 404}}
+
+
+def test_a_provider_without_cancel_is_unsupported_for_both_cancel_requirements() -> None:
+    # llama.cpp b11434: background ignored (the response is completed at once), no storage, no cancel route.
+    finished = {**QUEUED, "status": "completed", "output": []}
+    polled = Polled(sent(200, finished), "resp_1", (sent(404, NOT_FOUND),))
+    cancel = Cancelled(sent(200, finished), "resp_1", sent(404, NOT_FOUND), sent(404, NOT_FOUND))
+    with pytest.raises(Unsupported, match="does not offer cancel"):
+        background.test_background_response_cancelled(cancel, polled)
+    with pytest.raises(Unsupported, match="does not offer cancel"):
+        background._cancel_offered(cancel)
