@@ -168,8 +168,12 @@ def _message_not_delta(value: list[Any], **_: Any) -> list[Any]:
 # ordering -----------------------------------------------------------------------------------------
 
 
-@fault("stream-no-role", site="chat.chunks", summary="No delta carries role.", seen_in="tensorzero/tensorzero#1265")
-@plain_only
+@fault(
+    "stream-no-role",
+    site="chat.chunks",
+    summary="No delta carries role, in every stream (tool calls too).",
+    seen_in="tensorzero/tensorzero#1265; stubllm 0.x (reports/stubllm)",
+)
 def _no_role(value: list[Any], **_: Any) -> list[Any]:
     return each_choice(value, lambda c: (c.get("delta") or {}).pop("role", None))
 
