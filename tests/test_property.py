@@ -370,9 +370,28 @@ def _schema_finding(missing: str, at: str) -> PropertyFailure:
 OWNED_FINDINGS = [
     ("param", "/components/schemas/Error", "ERR-002"),
     ("logprobs", "/components/schemas/CreateChatCompletionResponse/properties/choices/items", "CHAT-008"),
+    (
+        "refusal",
+        "/components/schemas/CreateChatCompletionResponse/properties/choices/items/properties/message",
+        "CHAT-008",
+    ),
     ("id", "/components/schemas/CreateChatCompletionResponse", None),
     ("param", "/components/schemas/Model", None),
 ]
+# The same, a property of the wrong type: `404 is not of types "null", "string"` (llama-server's integer code).
+WRONG_TYPES = [
+    ("/components/schemas/Error/properties/code", "ERR-002"),
+    ("/components/schemas/Error/properties/message", None),
+    ("/components/schemas/Model/properties/code", None),
+]
+
+
+@pytest.mark.parametrize(("at", "owner"), WRONG_TYPES)
+def test_a_wrong_type_finding_of_a_hand_written_rule_names_its_owner(at: str, owner: str | None) -> None:
+    message = '404 is not of types "null", "string"\n\nValidated against the response schema for status code 404.'
+    message += f"\n\nSchema at {at}:\n\n    {{}}\n\nValue:\n\n    404"
+    finding = PropertyFailure(klass=SCHEMA, code="ST108", title="t", message=message, operation="x", reproduce="")
+    assert owner_of_finding(finding) == owner
 
 
 @pytest.mark.parametrize(("missing", "at", "owner"), OWNED_FINDINGS)

@@ -52,25 +52,37 @@ class PropertyFailure:
 
 
 # Findings that are a hand-written requirement's behaviour on another operation: (class, the schema the
-# answer broke, the property it lacks) → that requirement. When it FAILs too, a property check whose every
-# finding it owns is SKIP "see" it (one behaviour, one finding: an error without `param` is ERR-002's,
-# whichever endpoint answered it).
+# answer broke, the property missing or of the wrong type) → that requirement. When it FAILs too, a
+# property check whose every finding it owns is SKIP "see" it (one behaviour, one finding: an error
+# without `param` is ERR-002's, whichever endpoint answered it).
 OWNED: dict[tuple[str, str, str], str] = {
-    (SCHEMA, "/components/schemas/Error", "param"): "ERR-002",
+    (SCHEMA, "/components/schemas/Error", "param"): "ERR-002",  # missing, or neither a string nor null
     (SCHEMA, "/components/schemas/Error", "code"): "ERR-002",
     (SCHEMA, "/components/schemas/CreateChatCompletionResponse/properties/choices/items", "logprobs"): "CHAT-008",
-    (SCHEMA, "/components/schemas/ChatCompletionResponseMessage", "refusal"): "CHAT-008",
+    (
+        SCHEMA,
+        "/components/schemas/CreateChatCompletionResponse/properties/choices/items/properties/message",
+        "refusal",
+    ): ("CHAT-008"),
 }
-_MISSING = re.compile(r'^"([^"]+)" is a required property$', re.MULTILINE)
+_MISSING = re.compile(r'\A"([^"]+)" is a required property$', re.MULTILINE)
+_WRONG_TYPE = re.compile(r"\A.* is not of types? ", re.MULTILINE)
 _SCHEMA_AT = re.compile(r"^Schema at (\S+?):?$", re.MULTILINE)
 
 
 def owner_of_finding(finding: PropertyFailure) -> str | None:
-    """The requirement whose behaviour one finding is (:data:`OWNED`), or None: its own."""
-    missing, at = _MISSING.search(finding.message), _SCHEMA_AT.search(finding.message)
-    if missing is None or at is None:
+    """The requirement whose behaviour one finding is (:data:`OWNED`), or None: its own. The finding is a
+    schema's required property missing, or a property of the wrong type (schemathesis' ST108 message)."""
+    at = _SCHEMA_AT.search(finding.message)
+    if at is None:
         return None
-    return OWNED.get((finding.klass, at.group(1), missing.group(1)))
+    schema, missing = at.group(1), _MISSING.search(finding.message)
+    if missing is not None:
+        return OWNED.get((finding.klass, schema, missing.group(1)))
+    parent, _, name = schema.rpartition("/properties/")
+    if _WRONG_TYPE.search(finding.message) and parent:
+        return OWNED.get((finding.klass, parent, name))
+    return None
 
 
 @dataclass
