@@ -35,7 +35,7 @@ CMAKE_FLAGS=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF -DBUILD_SHARE
 # requests in flight matches llama-server's default of four slots.
 SUITE_TIMEOUT=${PEER_TIMEOUT:-60}
 
-peer_describe() { echo "real model (Gemma 3 270M base, CPU), Jinja + tools template, 4 slots (default); chat, completions; API key; no embeddings"; }
+peer_describe() { echo "real model (Gemma 3 270M base, CPU), Jinja + tools template, 4 slots (default); chat, completions, responses; API key; no embeddings"; }
 peer_install() {
   gemma_model
   local want="$SDIST sha256:$SDIST_SHA256 ${CMAKE_FLAGS[*]}"
