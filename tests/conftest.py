@@ -23,9 +23,15 @@ def reference_server() -> Iterator[ReferenceServer]:
         server.stop()
 
 
-# The longest files first: xdist (--dist loadfile) hands out whole files in this order, and the file of
-# the meta-tests alone is about half the suite; started last, it ran on after everything else was done.
-FIRST = ("tests/test_meta.py::", "tests/test_meta_faults.py::", "tests/test_meta_end_to_end.py::")
+# The longest files first: xdist (--dist loadfile) hands out whole files in this order, and each of these
+# is 60-160 s of one worker's time; started last, one ran on after everything else was done.
+FIRST = (
+    "tests/test_meta_end_to_end.py::",
+    "tests/test_meta.py::",
+    "tests/test_meta_faults.py::",
+    "tests/test_hostile.py::",
+    "tests/test_meta_timing.py::",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
