@@ -23,14 +23,19 @@ def reference_server() -> Iterator[ReferenceServer]:
         server.stop()
 
 
-# The longest files first: xdist (--dist loadfile) hands out whole files in this order, and each of these
-# is 60-160 s of one worker's time; started last, one ran on after everything else was done.
+# The longest files first, in the order xdist (--dist loadfile --no-loadscope-reorder) hands them out: one
+# to each of the three workers, then a second to each, then the rest as workers drain. Paired so the first
+# two of each worker add up alike (seconds of one worker, measured: end-to-end 100 + hostile 89, meta 126 +
+# timing 60, meta faults 128 + property workers 36); started late, one of them ran on after all else.
 FIRST = (
     "tests/test_meta_end_to_end.py::",
     "tests/test_meta.py::",
     "tests/test_meta_faults.py::",
     "tests/test_hostile.py::",
     "tests/test_meta_timing.py::",
+    "tests/test_property_workers.py::",
+    "tests/test_concurrency.py::",
+    "tests/test_property.py::",
 )
 
 
