@@ -40,7 +40,7 @@ from conformance.property import (
     tiny_png,
 )
 from conformance.property.results import owner_of_finding
-from conformance.property.spec import officially_valid
+from conformance.property.spec import event_problem, officially_valid
 from conformance.reference import ReferenceServer
 from conformance.target import Target
 from tests.conftest import TEST_KEY
@@ -409,3 +409,45 @@ def test_the_class_is_owned_only_when_every_finding_is() -> None:
     with pytest.raises(Violation) as mixed:
         report(run, SCHEMA)
     assert mixed.value.owned_by == ()
+
+
+# schemathesis words an invalid SSE event only as "not valid under any of the schemas listed in the
+# 'anyOf'"; the finding then says why, from the decoded payload (llama.cpp's response.created event).
+ANYOF = "is not valid under any of the schemas listed in the 'anyOf' keyword"
+CREATED = b'event: response.created\ndata: {"type":"response.created","response":{"id":"r","object":"response",'
+CREATED += b'"status":"in_progress"}}\n\n'
+CHUNK = (
+    b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":"none"}\n\ndata: [DONE]\n\n'
+)
+EVENTS: list[tuple[str, str, bytes, str | None]] = [
+    (
+        "response.created without created_at, model, output",
+        f'Event #0: "..." {ANYOF}\n\nSchema at /components/schemas/ResponseStreamEvent/properties/data:\n\n    {{}}',
+        CREATED,
+        "at /response: 'created_at' is a required property; at /response: 'model' is a required property; "
+        "at /response: 'output' is a required property",
+    ),
+    (
+        "a chat chunk whose choices are a string",
+        f'Event #0: "..." {ANYOF}\n\nSchema at /components/schemas/ChatCompletionStreamEvent/properties/data:',
+        CHUNK,
+        "at /choices: 'none' is not of type 'array'",
+    ),
+    (
+        "no event number",
+        f'"..." {ANYOF}\n\nSchema at /components/schemas/ResponseStreamEvent/properties/data:',
+        CREATED,
+        None,
+    ),
+    (
+        "an event the stream does not have",
+        f'Event #5: "..." {ANYOF}\n\nSchema at /components/schemas/ResponseStreamEvent/properties/data:',
+        CREATED,
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "stream", "why"), [e[1:] for e in EVENTS], ids=[e[0] for e in EVENTS])
+def test_an_invalid_sse_event_says_why(message: str, stream: bytes, why: str | None) -> None:
+    assert event_problem(message, stream) == why

@@ -22,6 +22,7 @@ from conformance.property import (
     VALID_5XX,
     PropertyRun,
 )
+from conformance.property.results import owner_of_finding
 
 SHOWN = 3  # findings spelled out in one violation; the rest are counted
 
@@ -46,7 +47,8 @@ def report(run: PropertyRun, klass: str) -> None:
     """Raise the violation for one class of findings, or say why the class could not be judged."""
     if run.skipped:
         raise NotApplicable(f"property tests not run: {run.skipped}")
-    findings = run.failures.get(klass, [])
+    # The findings of its own first: those of another requirement's behaviour are reported there too.
+    findings = sorted(run.failures.get(klass, []), key=lambda f: owner_of_finding(f) is not None)
     if findings:
         first = findings[0]
         total = run.counts.get(klass, len(findings))

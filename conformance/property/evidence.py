@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from conformance.core.results import Evidence
 from conformance.property.results import SCHEMA, STATUS, PropertyFailure, envelope_problem
+from conformance.property.spec import event_problem
 from conformance.transport.auth import auth_kind
 from conformance.transport.exchange import EXCERPT_CHARS, request_fields
 
@@ -48,6 +49,7 @@ def finding(
     reproduce = ""
     with contextlib.suppress(Exception):
         reproduce = case.as_curl_command(headers=auth)
+    message = with_event_problem(message, response)
     return PropertyFailure(
         klass=klass,
         code=code,
@@ -57,6 +59,12 @@ def finding(
         reproduce=redact(reproduce),
         evidence=response_evidence(redact, api_key, response) if response is not None else None,
     )
+
+
+def with_event_problem(message: str, response: StResponse | None) -> str:
+    """``message``, and for an SSE event schemathesis found invalid without saying why, why (spec.event_problem)."""
+    why = event_problem(message, response.content) if response is not None else None
+    return f"{message}\n\nThe event's payload: {why}" if why else message
 
 
 def interaction_evidence(redact: Redactor, api_key: str | None, interaction: Any) -> Evidence:

@@ -107,9 +107,14 @@ class PropertyRun:
 
     def add(self, failure: PropertyFailure) -> None:
         self.counts[failure.klass] = self.counts.get(failure.klass, 0) + 1
-        self.owners.setdefault(failure.klass, set()).add(owner_of_finding(failure))
+        owner = owner_of_finding(failure)
+        self.owners.setdefault(failure.klass, set()).add(owner)
         kept = self.failures.setdefault(failure.klass, [])
-        duplicate = any(f.code == failure.code and f.operation == failure.operation for f in kept)
+        # One of a kind per operation; a finding of its own is kept beside another requirement's of the same
+        # code and operation (it is what makes the class FAIL when the other is deferred).
+        duplicate = any(
+            f.code == failure.code and f.operation == failure.operation and owner_of_finding(f) == owner for f in kept
+        )
         if len(kept) < MAX_KEPT and not duplicate:
             kept.append(failure)
 

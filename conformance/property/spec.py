@@ -5,6 +5,8 @@ and the request data: bodies shaped to be cheap and servable, real files, and th
 from __future__ import annotations
 
 import copy
+import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -74,6 +76,47 @@ def officially_valid(label: str, body: Any) -> bool:
         return False
     ours, theirs = validators
     return not ours.is_valid(body) and theirs.is_valid(body)
+
+
+_EVENT_AT: Final = re.compile(r"\AEvent #(\d+):")
+_SCHEMA_AT: Final = re.compile(r"^Schema at (#?/components/schemas/[^\s:]+)", re.MULTILINE)
+
+
+def event_problem(message: str, stream: bytes) -> str | None:
+    """Why event #N of ``stream`` breaks its payload schema, for a finding schemathesis words only as "not
+    valid under any of the schemas listed in the 'anyOf'" (its SSE check validates the data string, whose
+    payload is a ``contentSchema`` inside an anyOf): each error of the decoded payload with its place, or
+    None when it cannot be said."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    from conformance.transport.sse import decode
+
+    event, at = _EVENT_AT.search(message), _SCHEMA_AT.search(message)
+    if event is None or at is None:
+        return None
+    spec = _parsed_spec()
+    node: Any = spec
+    for part in at.group(1).lstrip("#/").split("/"):
+        node = node.get(part) if isinstance(node, dict) else None
+    payloads = [
+        o["contentSchema"] for o in (node or {}).get("anyOf", []) if isinstance(o, dict) and "contentSchema" in o
+    ]
+    events = decode(stream).events
+    index = int(event.group(1))
+    if not payloads or index >= len(events):
+        return None
+    try:
+        data = json.loads(events[index].data)
+    except ValueError:
+        return None
+    errors = list(Draft202012Validator({**spec, **payloads[0]}).iter_errors(data))
+    if not errors:
+        return None
+    best = best_match(errors)
+    # An anyOf of payloads (a chunk or an in-band error) fails as a whole: best_match names the likelier one's.
+    found = [best, *(e for e in errors if e is not best and e.validator not in ("anyOf", "oneOf"))]
+    return "; ".join(f"at /{'/'.join(map(str, e.absolute_path))}: {e.message[:160]}" for e in found[:4])
 
 
 def load_spec() -> dict[str, Any]:

@@ -35,7 +35,14 @@ from schemathesis.engine import events
 from schemathesis.engine.core import Engine
 from schemathesis.engine.run import Phase, PhaseName, PhaseSkipReason
 
-from conformance.property.evidence import case_mode, describe, interaction_evidence, is_network_error, judged_elsewhere
+from conformance.property.evidence import (
+    case_mode,
+    describe,
+    interaction_evidence,
+    is_network_error,
+    judged_elsewhere,
+    with_event_problem,
+)
 from conformance.property.hand_run import HandRun
 from conformance.property.hooks import CaseHooks, hooked, unhooked
 from conformance.property.protocol import (
@@ -151,12 +158,13 @@ class OperationFuzz(CaseHooks):
                     continue
                 if klass == INVALID_INPUT and case_id in legal:
                     continue
+                message = with_event_problem(info.failure.message, response)
                 self.result.add(
                     PropertyFailure(
                         klass=klass,
                         code=info.failure.code,
                         title=self.redact(info.failure.title),
-                        message=self.redact(info.failure.message),
+                        message=self.redact(message),
                         operation=info.failure.operation or recorder.label,
                         reproduce=self.redact(info.code_sample),
                         evidence=(
