@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import EDITS, REFERENCE_MODELS, ReferenceModel, find_model, wrong_endpoint
-from .errors import ApiError, invalid_request, missing_parameter, model_not_found
+from .catalog import EDITS, REFERENCE_MODELS, ReferenceModel
+from .errors import ApiError, invalid_request, missing_parameter
 from .model import count_tokens, generate_tokens
 from .params import BodyReader, Reject, as_str, int_in, invalid_type, number_in
 from .policy import Policy
 from .sse import now
+from .validation import check_model
 
 __all__ = ["EditRequest", "edit_response", "engine_card", "engine_not_found", "validate_edit"]
 
@@ -33,14 +34,7 @@ def validate_edit(body: Any, policy: Policy) -> EditRequest | ApiError:
     try:
         if not isinstance(body, Mapping):
             raise invalid_type("body", "an object", body)
-        if body.get("model") is None:
-            raise Reject(missing_parameter("model"))
-        model_id = as_str(body["model"], "model")
-        model = find_model(model_id)
-        if model is None and policy.reject_unknown_models:
-            raise Reject(model_not_found(model_id))
-        if model is not None and model.endpoint != EDITS and policy.enforce_model_endpoints:
-            raise Reject(wrong_endpoint(model, EDITS))
+        model_id = check_model(body, EDITS, policy)
         if body.get("instruction") is None:
             raise Reject(missing_parameter("instruction"))
         instruction = as_str(body["instruction"], "instruction")

@@ -16,13 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .catalog import CHAT, find_model, wrong_endpoint
+from .catalog import CHAT
 from .chat_features import schema_problem
-from .errors import ApiError, invalid_request, missing_parameter, model_not_found
+from .errors import ApiError, invalid_request, missing_parameter
 from .model import count_tokens
 from .params import BodyReader, Reject, as_array, as_bool, as_object, as_str, int_in, invalid_value, one_of
 from .policy import Policy
 from .request_types import Tool
+from .validation import check_model
 
 __all__ = ["ResponsesRequest", "validate_responses"]
 
@@ -125,18 +126,6 @@ def _text(value: Any, param: str) -> tuple[str, dict[str, Any] | None]:
     return kind, schema
 
 
-def _model(body: Mapping[str, Any], policy: Policy) -> str:
-    if body.get("model") is None:
-        raise Reject(missing_parameter("model"))
-    model_id = as_str(body["model"], "model")
-    model = find_model(model_id)
-    if model is None and policy.reject_unknown_models:
-        raise Reject(model_not_found(model_id))
-    if model is not None and model.endpoint != CHAT and policy.enforce_model_endpoints:
-        raise Reject(wrong_endpoint(model, ENDPOINT))
-    return model_id
-
-
 def _items(body: Mapping[str, Any], earlier: tuple[dict[str, Any], ...]) -> tuple[list[dict[str, Any]], list[str]]:
     value = body.get("input")
     if value is None:
@@ -163,7 +152,7 @@ def validate_responses(
     try:
         if not isinstance(body, dict):
             raise Reject(invalid_request("The request body must be a JSON object."))
-        model = _model(body, policy)
+        model = check_model(body, ENDPOINT, policy, serves=CHAT)
         reader = BodyReader(body, strict=policy.validate_params)
         previous = reader.optional("previous_response_id", as_str, None)
         earlier: tuple[dict[str, Any], ...] = ()

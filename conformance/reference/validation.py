@@ -65,7 +65,10 @@ _COMPLETION_PARAMS: Final = frozenset(
 _EMBEDDING_PARAMS: Final = frozenset({"model", "input", "encoding_format", "dimensions", "user"})
 
 
-def _check_model(body: Mapping[str, Any], endpoint: str, policy: Policy) -> str:
+def check_model(body: Mapping[str, Any], endpoint: str, policy: Policy, *, serves: str | None = None) -> str:
+    """The request's ``model``: present, a string, known (as the policy asks) and one that ``endpoint``
+    serves -- a model of the ``serves`` kind, by default the endpoint's own (the Responses API serves chat
+    models)."""
     if body.get("model") is None:
         raise Reject(missing_parameter("model"))
     model_id = as_str(body["model"], "model")
@@ -73,7 +76,7 @@ def _check_model(body: Mapping[str, Any], endpoint: str, policy: Policy) -> str:
     if model is None:
         if policy.reject_unknown_models:
             raise Reject(model_not_found(model_id))
-    elif model.endpoint != endpoint and policy.enforce_model_endpoints:
+    elif model.endpoint != (serves or endpoint) and policy.enforce_model_endpoints:
         raise Reject(wrong_endpoint(model, endpoint))
     return model_id
 
@@ -157,7 +160,7 @@ def _messages(body: Mapping[str, Any]) -> tuple[str, int, str]:
 
 
 def _chat(body: Mapping[str, Any], policy: Policy) -> ChatRequest:
-    model = _check_model(body, CHAT, policy)
+    model = check_model(body, CHAT, policy)
     _check_unknown(body, _CHAT_PARAMS, policy)
     prompt_text, prompt_tokens, last_user = _messages(body)
     reader = BodyReader(body, strict=policy.validate_params)
@@ -258,7 +261,7 @@ def _prompts(value: Any, param: str, *, allow_empty_text: bool) -> tuple[Prompt,
 
 
 def _completion(body: Mapping[str, Any], policy: Policy) -> CompletionRequest:
-    model = _check_model(body, COMPLETIONS, policy)
+    model = check_model(body, COMPLETIONS, policy)
     _check_unknown(body, _COMPLETION_PARAMS, policy)
     prompt = body.get("prompt")
     prompts = (Prompt(DEFAULT_PROMPT, 1),) if prompt is None else _prompts(prompt, "prompt", allow_empty_text=True)
@@ -299,7 +302,7 @@ def _completion(body: Mapping[str, Any], policy: Policy) -> CompletionRequest:
 
 
 def _embedding(body: Mapping[str, Any], policy: Policy) -> EmbeddingRequest:
-    model = _check_model(body, EMBEDDINGS, policy)
+    model = check_model(body, EMBEDDINGS, policy)
     _check_unknown(body, _EMBEDDING_PARAMS, policy)
     if body.get("input") is None:
         raise Reject(missing_parameter("input"))
