@@ -118,6 +118,14 @@ def served(
     """The JSON object of a 2xx answer to a request for an optional ``feature`` -- the one decline rule:
     an honest refusal (:func:`declined`) is UNSUPPORTED, any other answer a failure. The failure is the
     calling check's own when ``owner`` is None; else ``owner``'s, and this check SKIPs "see owner"."""
+    served_status(exchange, what, feature=feature, owner=owner, refusable=refusable)
+    return json_object(exchange)
+
+
+def served_status(
+    exchange: Exchange, what: str, *, feature: str, owner: str | None = None, refusable: bool = False
+) -> None:
+    """:func:`served` for any answer (a stream too): return on a 2xx, raise as :func:`served` does else."""
     answered(exchange)
     if declined(exchange, refusable=refusable):
         raise Unsupported(f"{feature}: the provider declined {what} ({exchange.status} with an error envelope)")
@@ -134,7 +142,6 @@ def served(
             detail=_body_hint(exchange),
             evidence=exchange,
         )
-    return json_object(exchange)
 
 
 def json_value(exchange: Exchange) -> Any:

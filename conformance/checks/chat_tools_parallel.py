@@ -53,11 +53,7 @@ def test_parallel_calls_have_their_own_ids(chat_tools_auto: Exchange) -> None:
 @check("CHAT-TOOL-011", needs=("chat", "tools"))
 def test_streamed_parallel_calls_have_their_own_index(chat_stream_tools_parallel: StreamExchange) -> None:
     stream = chat_stream_tools_parallel
-    expect.answered(stream)
-    if expect.declined(stream):
-        raise Unsupported(f"tools: the provider declined the streamed request ({stream.status} with an error envelope)")
-    if not 200 <= (stream.status or 0) < 300:
-        raise NotApplicable(f"the streamed request was not served (see {NOT_SERVED})", see=NOT_SERVED)
+    expect.served_status(stream, "the streamed request", feature="tools", owner=NOT_SERVED)
     ids_at: dict[int, str] = {}
     for item in streams.chunks(stream):
         for choice in streams.choices_of(item):

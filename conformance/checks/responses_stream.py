@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 from conformance import expect
-from conformance.checks.responses import served
 from conformance.core.results import NotApplicable, Violation
 from conformance.engine import check
 from conformance.response_events import CLIENT_ORDER, LIFECYCLE, Timeline, Typed, timeline, typed
@@ -31,12 +30,7 @@ def judged(stream: StreamExchange, *, owner: str | None = FRAMING) -> Timeline:
 
 
 def served_stream(stream: StreamExchange, owner: str | None) -> None:
-    expect.answered(stream)
-    if expect.declined(stream):
-        served(stream, WHAT)  # raises Unsupported
-    if owner is not None and not (stream.status is not None and 200 <= stream.status < 300):
-        raise NotApplicable(f"the stream was not served (see {owner})", see=owner)
-    expect.success(stream, WHAT)
+    expect.served_status(stream, WHAT, feature="responses", owner=owner)
 
 
 def error_reported(line: Timeline) -> bool:
